@@ -1,0 +1,569 @@
+"""The embedded DuckDB store: series metadata, observations, ingest log and result cache.
+
+Every write is one transaction. A failed import leaves the store exactly as it was; a
+repeated import changes nothing; changed values are updated and counted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from powderkeg import config
+from powderkeg._validation import optional_date
+from powderkeg.data import calendars, units
+from powderkeg.data.records import OBSERVATION_FIELDS, SeriesData
+from powderkeg.exceptions import InputError, StoreError, UnknownSymbolError
+from powderkeg.results import Provenance, Result, Summary, Table
+
+SCHEMA_VERSION = 1
+
+_DDL = [
+    """CREATE TABLE IF NOT EXISTS meta(key VARCHAR PRIMARY KEY, value VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS series(
+        symbol VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, unit VARCHAR, frequency VARCHAR,
+        calendar VARCHAR, source VARCHAR, description VARCHAR, first_date DATE, last_date DATE,
+        n_obs BIGINT, updated_at TIMESTAMP)""",
+    """CREATE TABLE IF NOT EXISTS observations(
+        symbol VARCHAR NOT NULL, date DATE NOT NULL, open DOUBLE, high DOUBLE, low DOUBLE,
+        close DOUBLE, volume DOUBLE, value DOUBLE, ingest_id BIGINT,
+        PRIMARY KEY(symbol, date))""",
+    """CREATE TABLE IF NOT EXISTS ingests(
+        id BIGINT PRIMARY KEY, source VARCHAR, target VARCHAR, started_at TIMESTAMP,
+        finished_at TIMESTAMP, rows_inserted BIGINT, rows_updated BIGINT, status VARCHAR,
+        sha256 VARCHAR, error VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS cache(
+        namespace VARCHAR NOT NULL, key VARCHAR NOT NULL, created_at TIMESTAMP,
+        payload VARCHAR, PRIMARY KEY(namespace, key))""",
+]
+
+_FIELDS_SQL = ", ".join(OBSERVATION_FIELDS)
+
+
+@dataclass
+class IngestReport(Result):
+    """What one import or update wrote."""
+
+    ingest_id: int
+    source: str
+    target: str
+    inserted: int
+    updated: int
+    unchanged: int
+    per_series: pd.DataFrame
+    runtime_s: float
+    provenance: Provenance = field(default_factory=Provenance)
+
+    def _payload(self) -> dict[str, Any]:
+        return {
+            "ingest_id": self.ingest_id,
+            "source": self.source,
+            "target": self.target,
+            "rows_inserted": self.inserted,
+            "rows_updated": self.updated,
+            "rows_unchanged": self.unchanged,
+            "series": self.per_series.reset_index().to_dict(orient="records"),
+            "runtime_s": self.runtime_s,
+        }
+
+    def summary(self) -> Summary:
+        """Summarise the counts, per series."""
+        return Summary(
+            f"Imported {self.target}",
+            facts=[
+                ("series", len(self.per_series)),
+                ("rows inserted", self.inserted),
+                ("rows updated", self.updated),
+                ("rows unchanged", self.unchanged),
+                ("runtime (s)", round(self.runtime_s, 3)),
+            ],
+            tables=[Table.from_frame("Per series", self.per_series)],
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """Per-series counts."""
+        return self.per_series
+
+
+class Store:
+    """An embedded DuckDB store of series, observations and provenance.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        The database file. ``None`` uses ``$POWDERKEG_HOME/powderkeg.duckdb`` (``~/.powderkeg``
+        if unset); ``":memory:"`` gives a throw-away in-memory store.
+    read_only : bool, default False
+        Open without write access (several readers may share the file).
+
+    Examples
+    --------
+    >>> store = Store(":memory:")
+    >>> store.frame(["BTC-USD"])  # doctest: +SKIP
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, read_only: bool = False):
+        if path is None:
+            path = config.default_db_path()
+        self.path = str(path)
+        self.read_only = read_only
+        if self.path != ":memory:":
+            p = Path(self.path)
+            if read_only and not p.exists():
+                raise StoreError(f"store {self.path} does not exist")
+            p.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._con = duckdb.connect(self.path, read_only=read_only)
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot open store {self.path}: {exc}") from exc
+        if not read_only:
+            self._migrate()
+
+    # ------------------------------------------------------------------ lifecycle
+    def _migrate(self) -> None:
+        with self._transaction():
+            for ddl in _DDL:
+                self._con.execute(ddl)
+            self._con.execute(
+                "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
+            )
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({self.path!r})"
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._con)
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """Return a new cursor for use from another thread."""
+        return self._con.cursor()
+
+    # ------------------------------------------------------------------ writes
+    def ingest(
+        self,
+        batches: Sequence[SeriesData],
+        *,
+        source: str,
+        target: str,
+        sha256: str | None = None,
+    ) -> IngestReport:
+        """Write ``batches`` in one transaction and log it in ``ingests``.
+
+        Rows are upserted on ``(symbol, date)``: new rows are inserted, rows whose values
+        differ are updated, identical rows are left untouched. On any error nothing is
+        written.
+
+        Parameters
+        ----------
+        batches : sequence of SeriesData
+            The series to write (one symbol each; a symbol may not appear twice).
+        source : str
+            The source kind (``"file"``, ``"package"``, ``"fred"``...).
+        target : str
+            What was imported (a path or a list of symbols).
+        sha256 : str, optional
+            Checksum of the imported file(s), recorded in the log.
+
+        Returns
+        -------
+        IngestReport
+        """
+        self._require_writable()
+        symbols = [b.meta.symbol for b in batches]
+        dupes = sorted({s for s in symbols if symbols.count(s) > 1})
+        if dupes:
+            raise InputError(f"symbol(s) {dupes} appear more than once in one import")
+        started = _now()
+        t0 = time.perf_counter()
+        staging = _staging_frame(batches)
+        con = self._con
+        rows: list[dict[str, Any]] = []
+        with self._transaction():
+            ingest_id = int(
+                con.execute("SELECT coalesce(max(id), 0) + 1 FROM ingests").fetchone()[0]
+            )  # type: ignore[index]
+            self._check_kinds(batches)
+            con.register("pk_staging_df", staging)
+            try:
+                con.execute(
+                    "CREATE OR REPLACE TEMP TABLE pk_staging AS SELECT * FROM pk_staging_df"
+                )
+            finally:
+                con.unregister("pk_staging_df")
+            diff_sql = f"""
+                CREATE OR REPLACE TEMP TABLE pk_changed AS
+                SELECT s.*, o.symbol IS NULL AS is_new
+                FROM pk_staging s LEFT JOIN observations o
+                  ON o.symbol = s.symbol AND o.date = s.date
+                WHERE o.symbol IS NULL OR ({" OR ".join(f"s.{f} IS DISTINCT FROM o.{f}" for f in OBSERVATION_FIELDS)})
+            """
+            con.execute(diff_sql)
+            counts = con.execute(
+                """SELECT s.symbol, count(*) AS rows,
+                          count(*) FILTER (WHERE c.is_new) AS inserted,
+                          count(*) FILTER (WHERE c.is_new = false) AS updated
+                   FROM pk_staging s LEFT JOIN pk_changed c
+                     ON c.symbol = s.symbol AND c.date = s.date
+                   GROUP BY s.symbol"""
+            ).fetchall()
+            con.execute(
+                f"""INSERT OR REPLACE INTO observations
+                    SELECT symbol, date, {_FIELDS_SQL}, ? FROM pk_changed""",
+                [ingest_id],
+            )
+            now = _now()
+            for b in batches:
+                m = b.meta
+                con.execute(
+                    """INSERT INTO series VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, 0, ?)
+                       ON CONFLICT (symbol) DO UPDATE SET kind = excluded.kind,
+                         unit = excluded.unit, frequency = excluded.frequency,
+                         calendar = excluded.calendar, source = excluded.source,
+                         description = excluded.description,
+                         updated_at = excluded.updated_at""",
+                    [
+                        m.symbol,
+                        m.kind,
+                        m.unit,
+                        m.frequency,
+                        m.calendar,
+                        m.source,
+                        m.description,
+                        now,
+                    ],
+                )
+            if symbols:
+                con.execute(
+                    """UPDATE series SET first_date = a.f, last_date = a.l, n_obs = a.n
+                       FROM (SELECT symbol AS sym, min(date) AS f, max(date) AS l, count(*) AS n
+                             FROM observations WHERE symbol IN (SELECT unnest(?)) GROUP BY symbol) a
+                       WHERE series.symbol = a.sym""",
+                    [symbols],
+                )
+            by_symbol = {r[0]: r for r in counts}
+            for s in symbols:
+                _, n, ins, upd = by_symbol.get(s, (s, 0, 0, 0))
+                rows.append({"symbol": s, "rows": n, "inserted": ins, "updated": upd})
+            inserted = sum(r["inserted"] for r in rows)
+            updated = sum(r["updated"] for r in rows)
+            con.execute(
+                "INSERT INTO ingests VALUES (?, ?, ?, ?, ?, ?, ?, 'ok', ?, NULL)",
+                [ingest_id, source, target, started, _now(), inserted, updated, sha256],
+            )
+            con.execute("DROP TABLE IF EXISTS pk_staging")
+            con.execute("DROP TABLE IF EXISTS pk_changed")
+        per_series = pd.DataFrame(rows, columns=["symbol", "rows", "inserted", "updated"])
+        per_series = per_series.set_index("symbol")
+        total = int(per_series["rows"].sum()) if len(per_series) else 0
+        return IngestReport(
+            ingest_id=ingest_id,
+            source=source,
+            target=target,
+            inserted=inserted,
+            updated=updated,
+            unchanged=total - inserted - updated,
+            per_series=per_series,
+            runtime_s=time.perf_counter() - t0,
+            provenance=Provenance(parameters={"source": source, "target": target}),
+        )
+
+    def _check_kinds(self, batches: Sequence[SeriesData]) -> None:
+        existing = dict(self._con.execute("SELECT symbol, kind FROM series").fetchall())
+        for b in batches:
+            old = existing.get(b.meta.symbol)
+            if old is not None and old != b.meta.kind:
+                raise InputError(
+                    f"symbol {b.meta.symbol!r} is stored as kind {old!r}; "
+                    f"cannot import it as {b.meta.kind!r} (use another --symbol)"
+                )
+
+    def delete(self, symbols: Iterable[str]) -> int:
+        """Delete series and their observations in one transaction; return rows removed."""
+        self._require_writable()
+        syms = list(symbols)
+        for s in syms:
+            self.series_info(s)
+        with self._transaction():
+            n = self._con.execute(
+                "SELECT count(*) FROM observations WHERE symbol IN (SELECT unnest(?))", [syms]
+            ).fetchone()[0]  # type: ignore[index]
+            self._con.execute("DELETE FROM observations WHERE symbol IN (SELECT unnest(?))", [syms])
+            self._con.execute("DELETE FROM series WHERE symbol IN (SELECT unnest(?))", [syms])
+        return int(n)
+
+    def _require_writable(self) -> None:
+        if self.read_only:
+            raise StoreError(f"store {self.path} is open read-only")
+
+    # ------------------------------------------------------------------ reads
+    def list_series(self) -> pd.DataFrame:
+        """Return one row per series with its metadata, dates and row count."""
+        df = self._con.execute(
+            """SELECT symbol, kind, unit, frequency, calendar, source, description,
+                      first_date, last_date, n_obs, updated_at
+               FROM series ORDER BY symbol"""
+        ).df()
+        for col in ("first_date", "last_date"):
+            df[col] = pd.to_datetime(df[col])
+        return df.set_index("symbol")
+
+    def symbols(self) -> list[str]:
+        """Return the stored symbols, sorted."""
+        return [r[0] for r in self._con.execute("SELECT symbol FROM series ORDER BY 1").fetchall()]
+
+    def series_info(self, symbol: str) -> dict[str, Any]:
+        """Return the metadata row of ``symbol`` as a dict.
+
+        Raises
+        ------
+        UnknownSymbolError
+            If the symbol is not stored (the message suggests close matches).
+        """
+        cur = self._con.execute(
+            """SELECT symbol, kind, unit, frequency, calendar, source, description,
+                      first_date, last_date, n_obs, updated_at FROM series WHERE symbol = ?""",
+            [symbol],
+        )
+        row = cur.fetchone()
+        if row is None:
+            raise UnknownSymbolError(symbol, self._suggest(symbol))
+        cols = [d[0] for d in cur.description]
+        return dict(zip(cols, row))
+
+    def _suggest(self, symbol: str) -> str:
+        import difflib
+
+        close = difflib.get_close_matches(symbol.upper(), self.symbols(), n=3, cutoff=0.5)
+        if close:
+            return "did you mean " + ", ".join(close) + "?"
+        return "run 'powderkeg data list' to see what is stored"
+
+    def history(
+        self,
+        symbol: str,
+        start: Any = None,
+        end: Any = None,
+    ) -> pd.DataFrame:
+        """Return all stored fields of one series between ``start`` and ``end`` (inclusive)."""
+        info = self.series_info(symbol)
+        s, e = optional_date(start, "start"), optional_date(end, "end")
+        df = self._con.execute(
+            f"""SELECT date, {_FIELDS_SQL} FROM observations
+                WHERE symbol = ? AND (? IS NULL OR date >= ?) AND (? IS NULL OR date <= ?)
+                ORDER BY date""",
+            [symbol, s, s, e, e],
+        ).df()
+        df["date"] = pd.to_datetime(df["date"])
+        df = df.set_index("date")
+        keep = list(OBSERVATION_FIELDS[:5]) if info["kind"] == "price" else ["value"]
+        return df[keep].dropna(axis=1, how="all")
+
+    def frame(
+        self,
+        symbols: str | Sequence[str],
+        start: Any = None,
+        end: Any = None,
+        field: str | None = None,
+        calendar: str = "intersection",
+        *,
+        asof_publication: bool = True,
+        unit: str | None = None,
+    ) -> pd.DataFrame:
+        """Return an aligned frame of the main value of several series.
+
+        Parameters
+        ----------
+        symbols : str or sequence of str
+            Symbols (or a universe name such as ``"ai"``).
+        start, end : date-like, optional
+            Inclusive bounds on the (aligned) dates.
+        field : str, optional
+            ``open``, ``high``, ``low``, ``close``, ``volume`` or ``value``; by default
+            each series' main value (``close`` for prices, ``value`` for macro series).
+        calendar : str, default "intersection"
+            Alignment policy, see :func:`powderkeg.data.calendars.align`.
+        asof_publication : bool, default True
+            Date macro observations by when they were published (no look-ahead).
+        unit : str, optional
+            Convert every series with a convertible unit (e.g. ``"USD millions"``).
+
+        Returns
+        -------
+        DataFrame
+            Date-indexed, one float64 column per symbol in the order given; ``attrs``
+            holds ``units`` and ``calendar``.
+        """
+        from powderkeg.data.universe import expand
+
+        syms = expand(symbols)
+        infos = {s: self.series_info(s) for s in syms}
+        if field is not None and field not in OBSERVATION_FIELDS:
+            raise InputError(f"field must be one of {', '.join(OBSERVATION_FIELDS)}; got {field!r}")
+        s, e = optional_date(start, "start"), optional_date(end, "end")
+        select = field if field else "coalesce(close, value)"
+        raw = self._con.execute(
+            f"""SELECT symbol, date, {select} AS v FROM observations
+                WHERE symbol IN (SELECT unnest(?)) AND (? IS NULL OR date <= ?)
+                ORDER BY symbol, date""",
+            [syms, e, e],
+        ).fetchnumpy()
+        series: dict[str, pd.Series] = {}
+        sym_arr = np.asarray(raw["symbol"], dtype=object)
+        dates = pd.to_datetime(np.asarray(raw["date"]))
+        values = np.asarray(raw["v"], dtype=np.float64)
+        bounds = np.flatnonzero(sym_arr[1:] != sym_arr[:-1]) + 1 if len(sym_arr) else []
+        for chunk in np.split(np.arange(len(sym_arr)), bounds):
+            if len(chunk) == 0:
+                continue
+            sym = str(sym_arr[chunk[0]])
+            ser = pd.Series(values[chunk], index=dates[chunk], name=sym).dropna()
+            info = infos[sym]
+            if asof_publication and info["kind"] == "macro":
+                ser = calendars.publish_dates(ser, sym, info["frequency"])
+            series[sym] = ser
+        for sym in syms:
+            series.setdefault(sym, pd.Series(dtype="float64", name=sym))
+        unit_map = {sym: infos[sym]["unit"] or "" for sym in syms}
+        if unit is not None:
+            for sym in syms:
+                if units.convertible(unit_map[sym], unit):
+                    series[sym] = series[sym] * units.factor(unit_map[sym], unit)
+                    unit_map[sym] = unit
+        out = calendars.align([series[x] for x in syms], calendar)
+        if s is not None:
+            out = out.loc[out.index >= s]
+        out.attrs["units"] = unit_map
+        out.attrs["calendar"] = calendar
+        return out
+
+    def provenance(self, symbols: Iterable[str]) -> list[dict[str, Any]]:
+        """Return, per symbol, its source and when it was last fetched or imported."""
+        syms = list(symbols)
+        rows = self._con.execute(
+            """SELECT s.symbol, s.source, s.unit, s.first_date, s.last_date, max(i.finished_at)
+               FROM series s LEFT JOIN observations o ON o.symbol = s.symbol
+               LEFT JOIN ingests i ON i.id = o.ingest_id
+               WHERE s.symbol IN (SELECT unnest(?))
+               GROUP BY ALL ORDER BY s.symbol""",
+            [syms],
+        ).fetchall()
+        return [
+            {
+                "symbol": r[0],
+                "source": r[1],
+                "unit": r[2],
+                "first": r[3],
+                "last": r[4],
+                "fetched_at": r[5],
+            }
+            for r in rows
+        ]
+
+    def ingests(self) -> pd.DataFrame:
+        """Return the ingest log, newest first."""
+        return self._con.execute("SELECT * FROM ingests ORDER BY id DESC").df()
+
+    def counts(self) -> dict[str, int]:
+        """Return row counts of every table (used to check that failures write nothing)."""
+        return {
+            t: int(self._con.execute(f"SELECT count(*) FROM {t}").fetchone()[0])  # type: ignore[index]
+            for t in ("series", "observations", "ingests", "cache")
+        }
+
+    def content_digest(self) -> str:
+        """Return a digest of the whole content, to check that a failed write changed nothing."""
+        import hashlib
+
+        h = hashlib.sha256()
+        for table, order in (
+            ("series", "symbol"),
+            ("observations", "symbol, date"),
+            ("ingests", "id"),
+            ("cache", "namespace, key"),
+        ):
+            for row in self._con.execute(f"SELECT * FROM {table} ORDER BY {order}").fetchall():
+                h.update(repr(row).encode())
+        return h.hexdigest()
+
+    # ------------------------------------------------------------------ cache
+    def cache_get(self, namespace: str, key: str) -> Any:
+        """Return a cached JSON payload, or ``None``."""
+        row = self._con.execute(
+            "SELECT payload FROM cache WHERE namespace = ? AND key = ?", [namespace, key]
+        ).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def cache_put(self, namespace: str, key: str, payload: Any) -> None:
+        """Store a JSON-serialisable payload under ``(namespace, key)`` (one transaction)."""
+        if self.read_only:
+            return
+        text = json.dumps(payload)
+        with self._transaction():
+            self._con.execute(
+                "INSERT OR REPLACE INTO cache VALUES (?, ?, ?, ?)", [namespace, key, _now(), text]
+            )
+
+
+class _Transaction:
+    """BEGIN/COMMIT around a block; ROLLBACK (and re-raise as StoreError if DuckDB failed)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    def __enter__(self) -> None:
+        self.con.execute("BEGIN TRANSACTION")
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any
+    ) -> bool:
+        if exc_type is None:
+            self.con.execute("COMMIT")
+            return False
+        self.con.execute("ROLLBACK")
+        if isinstance(exc, duckdb.Error):
+            raise StoreError(f"store write failed and was rolled back: {exc}") from exc
+        return False
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _staging_frame(batches: Sequence[SeriesData]) -> pd.DataFrame:
+    parts = []
+    for b in batches:
+        f = b.frame
+        part = pd.DataFrame(
+            {
+                fld: (f[fld].to_numpy(np.float64) if fld in f else np.full(len(f), np.nan))
+                for fld in OBSERVATION_FIELDS
+            }
+        )
+        part.insert(0, "date", f.index.to_numpy().astype("datetime64[D]"))
+        part.insert(0, "symbol", b.meta.symbol)
+        parts.append(part)
+    if not parts:
+        cols = {"symbol": pd.Series(dtype=object), "date": pd.Series(dtype="datetime64[s]")}
+        cols.update({f: pd.Series(dtype="float64") for f in OBSERVATION_FIELDS})
+        return pd.DataFrame(cols)
+    return pd.concat(parts, ignore_index=True)
