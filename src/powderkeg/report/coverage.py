@@ -1,0 +1,66 @@
+"""Report section: data coverage, quality and price panels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from powderkeg.report.context import Headline, ReportContext, Section
+from powderkeg.report.figures import line_chart
+
+PANELS = (("BTC-USD", "ETH-USD"), ("NVDA", "AMD", "AVGO", "ORCL", "MU"), ("^IXIC", "^GSPC", "^NDX"))
+
+
+def section(ctx: ReportContext) -> Section | None:
+    """Coverage table, quality flags and rebased price panels."""
+    listing = ctx.store.list_series()
+    if listing.empty:
+        return None
+    sec = Section("coverage", "Data coverage and quality")
+    sec.intro = (
+        f"{len(listing)} series, {int(listing['n_obs'].sum()):,} observations. "
+        "Prices on their own calendars (crypto 24/7, equities on exchange sessions); "
+        "macro series dated as of publication."
+    )
+    table = listing[
+        ["kind", "unit", "frequency", "first_date", "last_date", "n_obs", "source"]
+    ].copy()
+    for col in ("first_date", "last_date"):
+        table[col] = table[col].dt.strftime("%Y-%m-%d")
+    sec.blocks.append(table.to_html(classes="pk-table", border=0, escape=True))
+    sec.blocks.extend(_quality_blocks(ctx))
+    start = (ctx.asof or pd.Timestamp(listing["last_date"].max())) - pd.DateOffset(years=3)
+    for panel in PANELS:
+        syms = [s for s in panel if s in listing.index]
+        if not syms:
+            continue
+        frame = ctx.frame(syms, start=start, calendar="union")
+        rebased = {
+            s: (frame[s].dropna() / frame[s].dropna().iloc[0] * 100)
+            for s in syms
+            if frame[s].notna().any()
+        }
+        sec.blocks.append(
+            line_chart(rebased, f"{', '.join(syms)} (rebased to 100)", "index", log_y=True)
+        )
+    last = listing["last_date"].max()
+    sec.headlines.append(
+        Headline(
+            "Data through", f"{last:%Y-%m-%d}", f"latest observation across {len(listing)} series"
+        )
+    )
+    return sec
+
+
+def _quality_blocks(ctx: ReportContext) -> list[str]:
+    try:
+        from powderkeg.data.quality import check
+    except ImportError:
+        return []
+    report = check(ctx.store, None)
+    frame = report.to_frame()
+    if frame.empty:
+        return ["<p>No data-quality issues found.</p>"]
+    counts = frame.groupby(["symbol", "check"]).size().unstack(fill_value=0)
+    note = f"<p>{int(np.asarray(counts.to_numpy()).sum())} data-quality flags (see <code>powderkeg data check</code>).</p>"
+    return [note, counts.to_html(classes="pk-table", border=0, escape=True)]
