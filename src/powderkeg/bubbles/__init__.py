@@ -1,0 +1,1 @@
+"""Bubble detection: PSY date-stamping, LPPLS confidence and bubble gauges."""

@@ -1,0 +1,1 @@
+"""The powderkeg command-line interface."""

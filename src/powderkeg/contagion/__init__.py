@@ -1,0 +1,1 @@
+"""Contagion: fire sales, clearing, stablecoin runs, policy and the system engine."""

@@ -388,7 +388,8 @@ def debtrank(
     steps = 0
     if linear:
         dh = h0.copy()
-        for steps in range(1, max_steps + 1):
+        while steps < max_steps:
+            steps += 1
             new = np.minimum(1.0, h + W @ dh)
             dh = new - h
             h = new

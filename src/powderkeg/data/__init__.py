@@ -1,0 +1,1 @@
+"""Data layer: the DuckDB store, calendars, units, universes and sources."""

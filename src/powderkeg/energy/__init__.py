@@ -1,0 +1,1 @@
+"""Compute and energy economics: Bitcoin mining versus AI compute."""

@@ -1,0 +1,1 @@
+"""Linkage analytics: is BTC chained to the AI trade, or to liquidity?"""

@@ -1,0 +1,1 @@
+"""Liquidity analytics: Fed net liquidity, money growth and BTC's liquidity beta."""

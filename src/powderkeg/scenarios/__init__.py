@@ -1,0 +1,1 @@
+"""Scenario paths, such as the two-phase BTC path."""

@@ -1,0 +1,1 @@
+"""Data sources: files, Frictionless packages and live providers."""
