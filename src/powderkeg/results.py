@@ -67,6 +67,8 @@ def jsonable(obj: Any) -> Any:
             {"date": jsonable(k), "value": jsonable(v)} for k, v in zip(obj.index, obj.to_numpy())
         ]
     if isinstance(obj, pd.DataFrame):
+        if isinstance(obj.index, pd.DatetimeIndex) and obj.index.name is None:
+            obj = obj.rename_axis("date")
         frame = obj.reset_index() if not isinstance(obj.index, pd.RangeIndex) else obj
         return [jsonable(rec) for rec in frame.to_dict(orient="records")]
     if hasattr(obj, "to_dict"):

@@ -35,6 +35,7 @@ COMMAND_MODULES = (
     "powderkeg.cli.stress",
     "powderkeg.cli.energy",
     "powderkeg.cli.report",
+    "powderkeg.cli.serve",
 )
 
 

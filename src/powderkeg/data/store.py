@@ -18,6 +18,7 @@ from typing import Any
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from powderkeg import config
 from powderkeg._validation import optional_date
@@ -158,6 +159,18 @@ class Store:
         """Return a new cursor for use from another thread."""
         return self._con.cursor()
 
+    def thread_view(self) -> Store:
+        """Return a Store on a new cursor of the same database, for use from another thread.
+
+        DuckDB connections are not thread-safe; each worker thread of a server takes its own
+        view. Closing the view closes only its cursor.
+        """
+        view = object.__new__(Store)
+        view.path = self.path
+        view.read_only = self.read_only
+        view._con = self._con.cursor()
+        return view
+
     # ------------------------------------------------------------------ writes
     def ingest(
         self,
@@ -195,46 +208,71 @@ class Store:
             raise InputError(f"symbol(s) {dupes} appear more than once in one import")
         started = _now()
         t0 = time.perf_counter()
-        staging = _staging_frame(batches)
+        staging = _staging_table(batches)
         con = self._con
         rows: list[dict[str, Any]] = []
+        assign = ", ".join(f"{f} = c.{f}" for f in OBSERVATION_FIELDS)
+        differs = " OR ".join(f"s.{f} IS DISTINCT FROM o.{f}" for f in OBSERVATION_FIELDS)
         with self._transaction():
             ingest_id = int(
-                con.execute("SELECT coalesce(max(id), 0) + 1 FROM ingests").fetchone()[0]
-            )  # type: ignore[index]
-            self._check_kinds(batches)
-            con.register("pk_staging_df", staging)
-            try:
-                con.execute(
-                    "CREATE OR REPLACE TEMP TABLE pk_staging AS SELECT * FROM pk_staging_df"
-                )
-            finally:
-                con.unregister("pk_staging_df")
-            diff_sql = f"""
-                CREATE OR REPLACE TEMP TABLE pk_changed AS
-                SELECT s.*, o.symbol IS NULL AS is_new
-                FROM pk_staging s LEFT JOIN observations o
-                  ON o.symbol = s.symbol AND o.date = s.date
-                WHERE o.symbol IS NULL OR ({" OR ".join(f"s.{f} IS DISTINCT FROM o.{f}" for f in OBSERVATION_FIELDS)})
-            """
-            con.execute(diff_sql)
-            counts = con.execute(
-                """SELECT s.symbol, count(*) AS rows,
-                          count(*) FILTER (WHERE c.is_new) AS inserted,
-                          count(*) FILTER (WHERE c.is_new = false) AS updated
-                   FROM pk_staging s LEFT JOIN pk_changed c
-                     ON c.symbol = s.symbol AND c.date = s.date
-                   GROUP BY s.symbol"""
-            ).fetchall()
-            con.execute(
-                f"""INSERT OR REPLACE INTO observations
-                    SELECT symbol, date, {_FIELDS_SQL}, ? FROM pk_changed""",
-                [ingest_id],
+                con.execute("SELECT coalesce(max(id), 0) + 1 FROM ingests").fetchone()[0]  # type: ignore[index]
             )
-            now = _now()
-            for b in batches:
-                m = b.meta
+            self._check_kinds(batches)
+            stored = {
+                r[0]
+                for r in con.execute(
+                    "SELECT DISTINCT symbol FROM observations WHERE symbol IN (SELECT unnest(?))",
+                    [symbols],
+                ).fetchall()
+            }
+            fresh = [s for s in symbols if s not in stored]
+            counts: dict[str, tuple[int, int]] = {}
+            con.register("pk_staging", staging)
+            try:
+                if fresh:
+                    # series with nothing stored yet: every row is new, no comparison needed
+                    con.execute(
+                        f"""INSERT INTO observations
+                            SELECT symbol, date, {_FIELDS_SQL}, ? FROM pk_staging
+                            WHERE symbol IN (SELECT unnest(?))""",
+                        [ingest_id, fresh],
+                    )
+                    counts.update({s: (n, 0) for s, n in _lengths(batches).items() if s in fresh})
+                if stored:
+                    con.execute(
+                        f"""CREATE OR REPLACE TEMP TABLE pk_changed AS
+                            SELECT s.*, o.symbol IS NULL AS is_new
+                            FROM pk_staging s LEFT JOIN observations o
+                              ON o.symbol = s.symbol AND o.date = s.date
+                            WHERE s.symbol IN (SELECT unnest(?))
+                              AND (o.symbol IS NULL OR {differs})""",
+                        [sorted(stored)],
+                    )
+            finally:
+                con.unregister("pk_staging")
+            if stored:
+                for sym, ins, upd in con.execute(
+                    """SELECT symbol, count(*) FILTER (WHERE is_new),
+                              count(*) FILTER (WHERE NOT is_new)
+                       FROM pk_changed GROUP BY symbol"""
+                ).fetchall():
+                    counts[sym] = (int(ins), int(upd))
                 con.execute(
+                    f"""UPDATE observations SET {assign}, ingest_id = ?
+                        FROM pk_changed c
+                        WHERE NOT c.is_new AND observations.symbol = c.symbol
+                          AND observations.date = c.date""",
+                    [ingest_id],
+                )
+                con.execute(
+                    f"""INSERT INTO observations
+                        SELECT symbol, date, {_FIELDS_SQL}, ? FROM pk_changed WHERE is_new""",
+                    [ingest_id],
+                )
+                con.execute("DROP TABLE pk_changed")
+            now = _now()
+            if batches:
+                con.executemany(
                     """INSERT INTO series VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, 0, ?)
                        ON CONFLICT (symbol) DO UPDATE SET kind = excluded.kind,
                          unit = excluded.unit, frequency = excluded.frequency,
@@ -242,36 +280,37 @@ class Store:
                          description = excluded.description,
                          updated_at = excluded.updated_at""",
                     [
-                        m.symbol,
-                        m.kind,
-                        m.unit,
-                        m.frequency,
-                        m.calendar,
-                        m.source,
-                        m.description,
-                        now,
+                        [
+                            b.meta.symbol,
+                            b.meta.kind,
+                            b.meta.unit,
+                            b.meta.frequency,
+                            b.meta.calendar,
+                            b.meta.source,
+                            b.meta.description,
+                            now,
+                        ]
+                        for b in batches
                     ],
                 )
-            if symbols:
                 con.execute(
                     """UPDATE series SET first_date = a.f, last_date = a.l, n_obs = a.n
                        FROM (SELECT symbol AS sym, min(date) AS f, max(date) AS l, count(*) AS n
-                             FROM observations WHERE symbol IN (SELECT unnest(?)) GROUP BY symbol) a
+                             FROM observations WHERE symbol IN (SELECT unnest(?))
+                             GROUP BY symbol) a
                        WHERE series.symbol = a.sym""",
                     [symbols],
                 )
-            by_symbol = {r[0]: r for r in counts}
-            for s in symbols:
-                _, n, ins, upd = by_symbol.get(s, (s, 0, 0, 0))
-                rows.append({"symbol": s, "rows": n, "inserted": ins, "updated": upd})
+            lengths = _lengths(batches)
+            for sym in symbols:
+                ins, upd = counts.get(sym, (0, 0))
+                rows.append({"symbol": sym, "rows": lengths[sym], "inserted": ins, "updated": upd})
             inserted = sum(r["inserted"] for r in rows)
             updated = sum(r["updated"] for r in rows)
             con.execute(
                 "INSERT INTO ingests VALUES (?, ?, ?, ?, ?, ?, ?, 'ok', ?, NULL)",
                 [ingest_id, source, target, started, _now(), inserted, updated, sha256],
             )
-            con.execute("DROP TABLE IF EXISTS pk_staging")
-            con.execute("DROP TABLE IF EXISTS pk_changed")
         per_series = pd.DataFrame(rows, columns=["symbol", "rows", "inserted", "updated"])
         per_series = per_series.set_index("symbol")
         total = int(per_series["rows"].sum()) if len(per_series) else 0
@@ -549,21 +588,29 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
-def _staging_frame(batches: Sequence[SeriesData]) -> pd.DataFrame:
-    parts = []
-    for b in batches:
-        f = b.frame
-        part = pd.DataFrame(
-            {
-                fld: (f[fld].to_numpy(np.float64) if fld in f else np.full(len(f), np.nan))
-                for fld in OBSERVATION_FIELDS
-            }
-        )
-        part.insert(0, "date", f.index.to_numpy().astype("datetime64[D]"))
-        part.insert(0, "symbol", b.meta.symbol)
-        parts.append(part)
-    if not parts:
-        cols = {"symbol": pd.Series(dtype=object), "date": pd.Series(dtype="datetime64[s]")}
-        cols.update({f: pd.Series(dtype="float64") for f in OBSERVATION_FIELDS})
-        return pd.DataFrame(cols)
-    return pd.concat(parts, ignore_index=True)
+def _lengths(batches: Sequence[SeriesData]) -> dict[str, int]:
+    return {b.meta.symbol: len(b.frame) for b in batches}
+
+
+def _staging_table(batches: Sequence[SeriesData]) -> pa.Table:
+    """Concatenate the batches into one Arrow table (missing values as nulls)."""
+    lengths = np.array([len(b.frame) for b in batches], dtype=np.int64)
+    symbols = pa.array([b.meta.symbol for b in batches], type=pa.string())
+    codes = np.repeat(np.arange(len(batches), dtype=np.int32), lengths)
+    columns: dict[str, pa.Array] = {
+        "symbol": pa.DictionaryArray.from_arrays(pa.array(codes, type=pa.int32()), symbols).cast(
+            pa.string()
+        ),
+    }
+    dates = [b.frame.index.to_numpy().astype("datetime64[D]") for b in batches]
+    columns["date"] = pa.array(
+        np.concatenate(dates) if dates else np.zeros(0, dtype="datetime64[D]"), type=pa.date32()
+    )
+    for fld in OBSERVATION_FIELDS:
+        parts = [
+            b.frame[fld].to_numpy(np.float64) if fld in b.frame else np.full(len(b.frame), np.nan)
+            for b in batches
+        ]
+        values = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float64)
+        columns[fld] = pa.array(values, type=pa.float64(), from_pandas=True)
+    return pa.table(columns)

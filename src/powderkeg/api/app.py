@@ -1,0 +1,146 @@
+"""The FastAPI application: read endpoints, long jobs, imports, and the dashboard.
+
+Secure by default: ``powderkeg serve`` binds to 127.0.0.1; every mutating endpoint (imports,
+job submission) needs ``Authorization: Bearer $POWDERKEG_API_TOKEN`` (compared in constant
+time); without a configured token the server is read-only; import paths are confined to
+``import_dir``; request bodies and run sizes are capped. Secrets never appear in responses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from powderkeg import __version__
+from powderkeg.api.jobs import JOB_NAMESPACE, JobManager
+from powderkeg.api.security import BodySizeLimit, check_bearer, configured_token, redact
+from powderkeg.data.store import Store
+from powderkeg.exceptions import InputError, PowderkegError, UnknownSymbolError
+from powderkeg.results import Result, jsonable
+
+
+@dataclass
+class ApiSettings:
+    """Server settings.
+
+    Attributes
+    ----------
+    db : str
+        The store file.
+    token : str or None
+        Bearer token for mutating endpoints (``None`` = read-only server).
+    import_dir : Path or None
+        The only directory file imports may read from.
+    max_body_bytes : int
+        Largest accepted request body.
+    max_paths : int
+        Largest Monte Carlo run a job may request.
+    """
+
+    db: str
+    token: str | None = None
+    import_dir: Path | None = None
+    max_body_bytes: int = 1_000_000
+    max_paths: int = 20_000
+
+
+def create_app(settings: ApiSettings) -> FastAPI:
+    """Build the application for ``settings`` (one store per process, a view per request)."""
+    state: dict[str, Any] = {}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+        store = Store(settings.db, read_only=settings.token is None and Path(settings.db).exists())
+        state["store"] = store
+
+        def persist(job_id: str, payload: dict[str, Any]) -> None:
+            if not store.read_only:
+                with store.thread_view() as view:
+                    view.cache_put(JOB_NAMESPACE, job_id, payload)
+
+        def load(job_id: str) -> dict[str, Any] | None:
+            with store.thread_view() as view:
+                found = view.cache_get(JOB_NAMESPACE, job_id)
+            return found if isinstance(found, dict) else None
+
+        state["jobs"] = JobManager(persist, load)
+        yield
+        state["jobs"].shutdown()
+        store.close()
+
+    app = FastAPI(
+        title="powderkeg",
+        version=__version__,
+        description="Linkage, liquidity, bubbles and contagion for the AI-equity / crypto complex.",
+        lifespan=lifespan,
+    )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.state.settings = settings
+    app.state.runtime = state
+
+    @app.exception_handler(UnknownSymbolError)
+    async def _unknown(request: Request, exc: UnknownSymbolError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    @app.exception_handler(InputError)
+    async def _bad_input(request: Request, exc: InputError) -> JSONResponse:
+        msg = redact(str(exc), [settings.token])
+        return JSONResponse(
+            {"detail": [{"loc": ["query"], "msg": msg, "type": "value_error"}]}, 422
+        )
+
+    @app.exception_handler(PowderkegError)
+    async def _failed(request: Request, exc: PowderkegError) -> JSONResponse:
+        return JSONResponse({"detail": redact(str(exc), [settings.token])}, status_code=500)
+
+    from powderkeg.api.routes import register_routes
+
+    register_routes(app)
+    return app
+
+
+def store_view(request: Request) -> Iterator[Store]:
+    """FastAPI dependency: a per-request view of the shared store."""
+    store: Store = request.app.state.runtime["store"]
+    view = store.thread_view()
+    try:
+        yield view
+    finally:
+        view.close()
+
+
+def require_token(request: Request) -> None:
+    """FastAPI dependency for mutating endpoints."""
+    check_bearer(request, request.app.state.settings.token)
+
+
+StoreDep = Annotated[Store, Depends(store_view)]
+TokenDep = Annotated[None, Depends(require_token)]
+
+
+def result_json(result: Result | dict[str, Any]) -> dict[str, Any]:
+    """The JSON document of a result (the same as ``--json`` on the CLI)."""
+    return result.to_dict() if isinstance(result, Result) else jsonable(result)
+
+
+def symbols_param(value: str, name: str = "symbols") -> list[str]:
+    """Split a comma-separated list of symbols."""
+    items = [s.strip() for s in value.split(",") if s.strip()]
+    if not items:
+        raise InputError(f"{name} must list at least one symbol")
+    return items
+
+
+def settings_from_env(db: str, import_dir: str | None = None) -> ApiSettings:
+    """Settings from the environment (token) and arguments."""
+    return ApiSettings(
+        db=db,
+        token=configured_token(),
+        import_dir=Path(import_dir) if import_dir else None,
+    )

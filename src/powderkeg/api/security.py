@@ -1,0 +1,81 @@
+"""API security: bearer tokens compared in constant time, path confinement, size limits."""
+
+from __future__ import annotations
+
+import hmac
+import os
+from pathlib import Path
+
+from fastapi import HTTPException, Request
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp
+
+ENV_TOKEN = "POWDERKEG_API_TOKEN"
+REDACTED = "***"
+
+
+def configured_token() -> str | None:
+    """Return the API token from ``$POWDERKEG_API_TOKEN`` (``None`` or empty = read-only)."""
+    token = os.environ.get(ENV_TOKEN, "")
+    return token or None
+
+
+def check_bearer(request: Request, token: str | None) -> None:
+    """Raise 403 if the server is read-only, 401 if the bearer token is missing or wrong."""
+    if token is None:
+        raise HTTPException(
+            403, "this server is read-only: set POWDERKEG_API_TOKEN to allow writes"
+        )
+    header = request.headers.get("authorization", "")
+    scheme, _, supplied = header.partition(" ")
+    if scheme.lower() != "bearer" or not supplied:
+        raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
+    if not hmac.compare_digest(supplied.encode(), token.encode()):
+        raise HTTPException(401, "invalid bearer token", headers={"WWW-Authenticate": "Bearer"})
+
+
+def confine(path: str, allowed_dir: Path | None) -> Path:
+    """Resolve ``path`` inside ``allowed_dir``; refuse anything outside it (403)."""
+    if allowed_dir is None:
+        raise HTTPException(403, "file imports are disabled: start the server with --import-dir")
+    base = allowed_dir.resolve()
+    candidate = (base / path).resolve()
+    if candidate != base and base not in candidate.parents:
+        raise HTTPException(403, "path is outside the allowed import directory")
+    if not candidate.is_file():
+        raise HTTPException(404, "no such file in the import directory")
+    return candidate
+
+
+class BodySizeLimit(BaseHTTPMiddleware):
+    """Reject requests whose body exceeds ``max_bytes`` with 413."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        super().__init__(app)
+        self.max_bytes = max_bytes
+
+    async def dispatch(self, request: Request, call_next):  # type: ignore[no-untyped-def]
+        """Check Content-Length, then the actual body, before handing on."""
+        length = request.headers.get("content-length")
+        if length is not None:
+            try:
+                too_big = int(length) > self.max_bytes
+            except ValueError:
+                return JSONResponse({"detail": "invalid Content-Length"}, status_code=400)
+            if too_big:
+                return JSONResponse({"detail": "request body too large"}, status_code=413)
+        if request.method in ("POST", "PUT", "PATCH"):
+            body = await request.body()
+            if len(body) > self.max_bytes:
+                return JSONResponse({"detail": "request body too large"}, status_code=413)
+        response: Response = await call_next(request)
+        return response
+
+
+def redact(text: str, secrets: list[str | None]) -> str:
+    """Replace every configured secret in ``text`` by ``***``."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    return text
