@@ -1,0 +1,372 @@
+"""``powderkeg link beta|tail|leadlag|granger|partial|event``: linkage statistics on stored data.
+
+Each command loads aligned returns through :func:`powderkeg.linkage._inputs.load_panel`
+(prices → log returns, rates and spreads → first differences, universes → equal-weight
+baskets), runs one estimator and prints its result (``--json`` for one JSON document).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from powderkeg.cli.console import CliState, emit
+
+Start = Annotated[str | None, typer.Option("--start", help="First price date (YYYY-MM-DD).")]
+Asof = Annotated[
+    str | None, typer.Option("--asof", help="Last price date used (default: latest common).")
+]
+Calendar = Annotated[
+    str,
+    typer.Option(
+        "--calendar",
+        help="intersection (default: common dates; returns span gaps), union-ffill, or an "
+        "exchange code such as XNYS.",
+    ),
+]
+JsonOut = Annotated[bool, typer.Option("--json", help="Print the result as one JSON document.")]
+Controls = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--control",
+        help="Control series (repeatable): any stored symbol (rates/spreads are differenced, "
+        "prices and indices log-differenced) or NETLIQ (WALCL - TGA - RRPONTSYD).",
+    ),
+]
+
+Dating = Annotated[
+    str | None,
+    typer.Option(
+        "--control-dating",
+        help="Date macro controls by 'publication' (no look-ahead) or 'observation' (the day "
+        "they describe). Default: observation for partial, publication for granger.",
+    ),
+]
+
+
+def _state(ctx: typer.Context, json_out: bool) -> CliState:
+    state: CliState = ctx.obj if isinstance(ctx.obj, CliState) else CliState()
+    if json_out:
+        state.json = True
+    return state
+
+
+def _provenance(panel: Any, parameters: dict[str, Any], seed: int | None = None) -> Any:
+    from powderkeg.results import Provenance
+
+    params = {"calendar": panel.calendar, "transforms": panel.transforms, **parameters}
+    return Provenance(sources=panel.sources, parameters=params, seed=seed)
+
+
+def _calendar_label(panel: Any, store: Any) -> str:
+    """The calendar with a word on mixed 24/7 and session assets."""
+    cal = panel.calendar
+    symbols = [s for group in panel.members.values() for s in group]
+    cals = {s: str(store.series_info(s).get("calendar") or "") for s in symbols}
+    always = [s for s, c in cals.items() if "24/7" in c]
+    if always and len(always) < len(symbols) and cal == "intersection":
+        return (
+            f"intersection of trading dates ({', '.join(always)} 24/7 UTC closes sampled on "
+            "equity session dates; a return spans the gap, e.g. Friday to Monday)"
+        )
+    return cal
+
+
+def add_commands(link_app: typer.Typer) -> None:
+    """Register the statistics commands on the ``link`` group."""
+    link_app.command("beta")(beta)
+    link_app.command("tail")(tail)
+    link_app.command("leadlag")(leadlag)
+    link_app.command("granger")(granger)
+    link_app.command("partial")(partial)
+    link_app.command("event")(event)
+
+
+def beta(
+    ctx: typer.Context,
+    asset: Annotated[str, typer.Argument(help="Asset symbol, e.g. BTC-USD.")],
+    market: Annotated[
+        str, typer.Argument(help="Market symbol (NVDA, ^IXIC) or a universe name (ai).")
+    ],
+    threshold: Annotated[
+        float, typer.Option(help="Market return below which a period is 'down'.")
+    ] = 0.0,
+    hac_lags: Annotated[
+        int | None, typer.Option("--hac-lags", help="Newey-West lags (default: NW rule).")
+    ] = None,
+    bootstrap: Annotated[
+        int, typer.Option(help="Block-bootstrap resamples for percentile CIs (0 = none).")
+    ] = 0,
+    seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+    start: Start = None,
+    asof: Asof = None,
+    calendar: Calendar = "intersection",
+    json_out: JsonOut = False,
+) -> None:
+    """Up- and down-market betas, capture ratios and the test of equal betas.
+
+    Example: [bold]powderkeg link beta BTC-USD ai --start 2023-01-01 --bootstrap 500[/bold]
+    """
+    from powderkeg.linkage._inputs import load_panel
+    from powderkeg.linkage.beta import asymmetric_beta
+
+    state = _state(ctx, json_out)
+    with state.open_store(read_only=True) as store:
+        panel = load_panel(store, [asset, market], start=start, asof=asof, calendar=calendar)
+        label = _calendar_label(panel, store)
+    result = asymmetric_beta(
+        panel.returns[asset],
+        panel.returns[market],
+        threshold=threshold,
+        hac_lags=hac_lags,
+        bootstrap=bootstrap,
+        seed=seed,
+        calendar=label,
+        provenance=_provenance(
+            panel, {"threshold": threshold, "bootstrap": bootstrap, "hac_lags": hac_lags}, seed
+        ),
+    )
+    result.method_notes.append(panel.describe())
+    emit(result, state)
+
+
+def tail(
+    ctx: typer.Context,
+    a: Annotated[str, typer.Argument(help="First asset, e.g. BTC-USD.")],
+    b: Annotated[str, typer.Argument(help="Second asset (the conditioning one), e.g. NVDA.")],
+    q: Annotated[
+        float, typer.Option("--q", help="Tail level: a crash is below this quantile.")
+    ] = 0.05,
+    window: Annotated[
+        int, typer.Option(help="Rolling window (returns) for the lambda path; 0 = none.")
+    ] = 250,
+    bootstrap: Annotated[int, typer.Option(help="Block-bootstrap resamples (0 = none).")] = 200,
+    seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+    start: Start = None,
+    asof: Asof = None,
+    calendar: Calendar = "intersection",
+    json_out: JsonOut = False,
+) -> None:
+    """Lower-tail dependence and co-crash probabilities, e.g. P(BTC crash | NVDA crash).
+
+    Example: [bold]powderkeg link tail BTC-USD NVDA --q 0.05 --start 2020-01-01[/bold]
+    """
+    from powderkeg.linkage._inputs import load_panel
+    from powderkeg.linkage.tail import tail_dependence
+
+    state = _state(ctx, json_out)
+    with state.open_store(read_only=True) as store:
+        panel = load_panel(store, [a, b], start=start, asof=asof, calendar=calendar)
+        label = _calendar_label(panel, store)
+    result = tail_dependence(
+        panel.returns[a],
+        panel.returns[b],
+        q=q,
+        bootstrap=bootstrap,
+        seed=seed,
+        window=window or None,
+        calendar=label,
+        provenance=_provenance(panel, {"q": q, "window": window, "bootstrap": bootstrap}, seed),
+    )
+    emit(result, state)
+
+
+def leadlag(
+    ctx: typer.Context,
+    a: Annotated[str, typer.Argument(help="First asset (lag k > 0: A leads B).")],
+    b: Annotated[str, typer.Argument(help="Second asset.")],
+    max_lag: Annotated[int, typer.Option("--max-lag", help="Largest lead/lag examined.")] = 10,
+    start: Start = None,
+    asof: Asof = None,
+    calendar: Calendar = "intersection",
+    json_out: JsonOut = False,
+) -> None:
+    """Cross-correlations over ±k lags with Bartlett bands and the best lead/lag.
+
+    Example: [bold]powderkeg link leadlag BTC-USD ^IXIC --max-lag 5 --start 2022-01-01[/bold]
+    """
+    from powderkeg.linkage._inputs import load_panel
+    from powderkeg.linkage.leadlag import lead_lag
+
+    state = _state(ctx, json_out)
+    with state.open_store(read_only=True) as store:
+        panel = load_panel(store, [a, b], start=start, asof=asof, calendar=calendar)
+        label = _calendar_label(panel, store)
+    result = lead_lag(
+        panel.returns[a],
+        panel.returns[b],
+        max_lag=max_lag,
+        calendar=label,
+        provenance=_provenance(panel, {"max_lag": max_lag}),
+    )
+    emit(result, state)
+
+
+def granger(
+    ctx: typer.Context,
+    a: Annotated[str, typer.Argument(help="First series (headline: does A cause B?).")],
+    b: Annotated[str, typer.Argument(help="Second series.")],
+    control: Controls = None,
+    max_lag: Annotated[int, typer.Option("--max-lag", help="Test lags 1..max-lag.")] = 10,
+    lag: Annotated[
+        list[int] | None, typer.Option("--lag", help="Test only these lags (repeatable).")
+    ] = None,
+    select: Annotated[str, typer.Option(help="Headline lag: aic, bic or max.")] = "aic",
+    hac: Annotated[bool, typer.Option("--hac", help="Newey-West HAC Wald test.")] = False,
+    hac_lags: Annotated[int | None, typer.Option("--hac-lags", help="HAC lags.")] = None,
+    control_dating: Dating = None,
+    start: Start = None,
+    asof: Asof = None,
+    calendar: Calendar = "intersection",
+    json_out: JsonOut = False,
+) -> None:
+    """Granger causality in both directions, optionally conditional on controls.
+
+    Example: [bold]powderkeg link granger BTC-USD NVDA --control DGS10 --max-lag 5 --hac[/bold]
+    """
+    from powderkeg.linkage._inputs import load_panel
+    from powderkeg.linkage.granger import granger as granger_test
+
+    state = _state(ctx, json_out)
+    controls = list(control or [])
+    with state.open_store(read_only=True) as store:
+        panel = load_panel(
+            store,
+            [a, b],
+            controls,
+            start=start,
+            asof=asof,
+            calendar=calendar,
+            control_dating=control_dating or "publication",
+        )
+        label = _calendar_label(panel, store)
+    result = granger_test(
+        panel.returns[a],
+        panel.returns[b],
+        max_lag=max_lag,
+        lags=lag or None,
+        controls=panel.controls if controls else None,
+        selection=select,
+        hac=hac,
+        hac_lags=hac_lags,
+        calendar=label,
+        provenance=_provenance(
+            panel,
+            {
+                "max_lag": max_lag,
+                "lags": lag,
+                "select": select,
+                "hac": hac,
+                "controls": controls,
+                "control_dating": panel.control_dating,
+            },
+        ),
+    )
+    emit(result, state)
+
+
+def partial(
+    ctx: typer.Context,
+    a: Annotated[str, typer.Argument(help="First asset.")],
+    b: Annotated[str, typer.Argument(help="Second asset.")],
+    control: Controls = None,
+    control_dating: Dating = None,
+    start: Start = None,
+    asof: Asof = None,
+    calendar: Calendar = "intersection",
+    json_out: JsonOut = False,
+) -> None:
+    """Correlation of A and B returns after regressing out controls, beside the raw one.
+
+    Example: [bold]powderkeg link partial BTC-USD NVDA --control DGS10 --control DTWEXBGS[/bold]
+    """
+    from powderkeg.exceptions import InputError
+    from powderkeg.linkage._inputs import load_panel
+    from powderkeg.linkage.partial import partial_correlation
+
+    state = _state(ctx, json_out)
+    controls = list(control or [])
+    if not controls:
+        raise InputError("--control is required (give at least one control series)")
+    with state.open_store(read_only=True) as store:
+        panel = load_panel(
+            store,
+            [a, b],
+            controls,
+            start=start,
+            asof=asof,
+            calendar=calendar,
+            control_dating=control_dating or "observation",
+        )
+        label = _calendar_label(panel, store)
+    result = partial_correlation(
+        panel.returns[a],
+        panel.returns[b],
+        panel.controls,
+        calendar=label,
+        transforms={**panel.transforms, "controls dated by": panel.control_dating},
+        provenance=_provenance(
+            panel, {"controls": controls, "control_dating": panel.control_dating}
+        ),
+    )
+    emit(result, state)
+
+
+def _parse_window(text: str) -> tuple[int, int]:
+    from powderkeg.exceptions import InputError
+
+    parts = text.replace(" ", "").split(",")
+    try:
+        lo, hi = (int(parts[0]), int(parts[1])) if len(parts) == 2 else (None, None)
+    except ValueError:
+        lo, hi = None, None
+    if lo is None or hi is None or lo > hi:
+        raise InputError(f"--window must look like -1,5 (start <= end), got {text!r}")
+    return lo, hi
+
+
+def event(
+    ctx: typer.Context,
+    symbols: Annotated[list[str], typer.Argument(help="Assets, e.g. ORCL NVDA AMD BTC-USD.")],
+    date: Annotated[str, typer.Option("--date", help="Event date (YYYY-MM-DD).")],
+    market: Annotated[str, typer.Option("--market", help="Market index.")] = "^GSPC",
+    estimation: Annotated[
+        int, typer.Option("--estimation", help="Estimation-window length (returns).")
+    ] = 120,
+    window: Annotated[
+        str, typer.Option("--window", help="Event window start,end relative to day 0.")
+    ] = "-1,5",
+    gap: Annotated[int, typer.Option(help="Dates between estimation and event window.")] = 0,
+    start: Start = None,
+    asof: Asof = None,
+    calendar: Calendar = "intersection",
+    json_out: JsonOut = False,
+) -> None:
+    """Market-model abnormal returns and CARs around a date, for several assets at once.
+
+    Example: [bold]powderkeg link event ORCL NVDA AMD BTC-USD --date 2025-12-11 --market ^GSPC
+    --window=-1,5[/bold]
+    """
+    from powderkeg.linkage._inputs import load_panel
+    from powderkeg.linkage.events import event_study
+
+    state = _state(ctx, json_out)
+    span = _parse_window(window)
+    with state.open_store(read_only=True) as store:
+        panel = load_panel(store, [*symbols, market], start=start, asof=asof, calendar=calendar)
+        label = _calendar_label(panel, store)
+    result = event_study(
+        panel.returns[list(symbols)],
+        panel.returns[market],
+        date,
+        estimation=estimation,
+        window=span,
+        gap=gap,
+        calendar=panel.calendar,
+        calendar_note=f"Calendar: {label}.",
+        provenance=_provenance(
+            panel, {"date": date, "estimation": estimation, "window": list(span), "gap": gap}
+        ),
+    )
+    emit(result, state)
