@@ -1,1 +1,12 @@
-"""Bubble detection: PSY date-stamping, LPPLS confidence and bubble gauges."""
+"""Bubble detection: PSY date-stamping, LPPLS confidence and bubble gauges.
+
+Examples
+--------
+>>> import powderkeg as pk
+>>> res = pk.bubbles.GSADF(prices).fit(cv="mc", reps=2000, seed=1)  # doctest: +SKIP
+"""
+
+from powderkeg.bubbles.critical_values import CriticalValues, MonteCarloCV, WildBootstrapCV
+from powderkeg.bubbles.psy import GSADF, GSADFResult
+
+__all__ = ["GSADF", "CriticalValues", "GSADFResult", "MonteCarloCV", "WildBootstrapCV"]
