@@ -1,0 +1,159 @@
+"""``powderkeg liq``: Fed net liquidity, money growth, liquidity betas, capital scarcity."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from powderkeg.cli.console import CliState, emit
+
+liq_app = typer.Typer(
+    help="Liquidity: Fed net liquidity, M2 and stablecoins, BTC's liquidity beta, "
+    "capital scarcity.",
+    no_args_is_help=True,
+)
+
+JsonFlag = Annotated[
+    bool, typer.Option("--json", help="Print the result as one JSON document (as global --json).")
+]
+
+
+def register(app: typer.Typer) -> None:
+    """Attach the ``liq`` group to the main app."""
+    app.add_typer(liq_app, name="liq")
+
+
+def _state(ctx: typer.Context, json_out: bool) -> CliState:
+    state: CliState = ctx.obj
+    if json_out:
+        state.json = True
+    return state
+
+
+@liq_app.command("net")
+def net(
+    ctx: typer.Context,
+    start: Annotated[
+        str | None, typer.Option(help="First day of the printed/JSON series (default: all).")
+    ] = None,
+    asof: Annotated[
+        str | None,
+        typer.Option(help="Use only data published by this day (default: latest common)."),
+    ] = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Fed net liquidity = WALCL − TGA − RRP in USD billions, as of publication.
+
+    Each day carries the latest published value of each component (WALCL Thursday, TGA next
+    business day, RRP same day); carried-forward values are flagged. TGA: Daily Treasury
+    Statement from 2022-04-18, WTREGEN weekly average before.
+
+    Examples: [bold]powderkeg liq net[/bold] ·
+    [bold]powderkeg liq net --asof 2025-12-10 --start 2025-01-01 --json[/bold]
+    """
+    from powderkeg.liquidity.net_liquidity import net_liquidity
+
+    state = _state(ctx, json_out)
+    with state.open_store(read_only=True) as store:
+        emit(net_liquidity(store, start=start, asof=asof), state)
+
+
+@liq_app.command("beta")
+def beta(
+    ctx: typer.Context,
+    symbol: Annotated[str, typer.Argument(help="The asset, e.g. BTC-USD.")] = "BTC-USD",
+    max_lag_weeks: Annotated[
+        int, typer.Option("--max-lag-weeks", help="Lags 0..N weeks of Δln net liquidity.")
+    ] = 12,
+    start: Annotated[str | None, typer.Option(help="First week of the sample.")] = None,
+    asof: Annotated[str | None, typer.Option(help="Use only data published by this day.")] = None,
+    extra: Annotated[
+        list[str] | None,
+        typer.Option("--extra", help="Extra regressor: m2 or stablecoin (repeatable)."),
+    ] = None,
+    hac_lags: Annotated[
+        int | None, typer.Option("--hac-lags", help="Newey–West lags (default: rule of thumb).")
+    ] = None,
+    alpha: Annotated[float, typer.Option(help="Level of the Holm / BH decisions.")] = 0.05,
+    measure: Annotated[
+        str, typer.Option(help="log (Δln NL, elasticity) or level (ΔNL in USD tn).")
+    ] = "log",
+    sample_on: Annotated[
+        str,
+        typer.Option("--sample-on", help="publication (no look-ahead) or wednesday (level dates)."),
+    ] = "publication",
+    json_out: JsonFlag = False,
+) -> None:
+    """Weekly liquidity beta at lags 0..N: OLS with HAC errors, Holm (headline) and BH.
+
+    Weekly log returns of SYMBOL (close to close on H.4.1 publication days) on the weekly log
+    change of Wednesday-aligned net liquidity k weeks earlier.
+
+    Examples: [bold]powderkeg liq beta BTC-USD[/bold] ·
+    [bold]powderkeg liq beta BTC-USD --max-lag-weeks 8 --extra m2 --json[/bold]
+    """
+    from powderkeg.liquidity.beta import liquidity_beta
+
+    state = _state(ctx, json_out)
+    with state.open_store(read_only=True) as store:
+        res = liquidity_beta(
+            store,
+            symbol,
+            max_lag_weeks,
+            start=start,
+            asof=asof,
+            extras=tuple(extra or ()),
+            hac_lags=hac_lags,
+            alpha=alpha,
+            measure=measure,
+            sample_on=sample_on,
+        )
+    emit(res, state)
+
+
+@liq_app.command("money")
+def money_cmd(
+    ctx: typer.Context,
+    asof: Annotated[str | None, typer.Option(help="Use only data published by this day.")] = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """M2 growth (YoY, 3m and 6m annualised, as published) and stablecoin supply growth.
+
+    Examples: [bold]powderkeg liq money[/bold] ·
+    [bold]powderkeg liq money --asof 2025-12-10 --json[/bold]
+    """
+    from powderkeg.liquidity.money import money
+
+    state = _state(ctx, json_out)
+    with state.open_store(read_only=True) as store:
+        emit(money(store, asof=asof), state)
+
+
+@liq_app.command("capital")
+def capital(
+    ctx: typer.Context,
+    window: Annotated[int, typer.Option(help="Window in NYSE sessions.")] = 63,
+    asof: Annotated[
+        str | None,
+        typer.Option(help="End of the window (default: last day all macro inputs are public)."),
+    ] = None,
+    min_score: Annotated[
+        float, typer.Option("--min-score", help="Score (of 5) needed with a negative spread.")
+    ] = 4.0,
+    json_out: JsonFlag = False,
+) -> None:
+    """Capital-scarcity ('reverse QE') monitor with printed thresholds and contributions.
+
+    Scores the 10y yield, HY OAS, broad dollar and net-liquidity changes and the
+    long-duration (BTC, NVDA, AMD, TSLA) minus cash-flow (MU, SNDK) return spread over the
+    window, each against a printed threshold (weight 1 each).
+
+    Examples: [bold]powderkeg liq capital[/bold] ·
+    [bold]powderkeg liq capital --window 126 --asof 2026-04-24 --json[/bold]
+    """
+    from powderkeg.liquidity.capital import capital_scarcity
+
+    state = _state(ctx, json_out)
+    with state.open_store(read_only=True) as store:
+        emit(capital_scarcity(store, window, asof=asof, min_score=min_score), state)
