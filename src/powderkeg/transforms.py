@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -28,7 +28,7 @@ def returns(prices: pd.DataFrame | pd.Series, kind: str = "log") -> pd.DataFrame
     """
     check_option(kind, "kind", RETURN_KINDS)
     ratio = prices / prices.shift(1)
-    out = np.log(ratio) if kind == "log" else ratio - 1.0
+    out = cast("pd.DataFrame | pd.Series", np.log(ratio)) if kind == "log" else ratio - 1.0
     return out.iloc[1:]
 
 
