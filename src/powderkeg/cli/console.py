@@ -74,7 +74,14 @@ def print_summary(summary: Summary) -> None:
 
 def error(message: str) -> None:
     """Print an error message to stderr."""
-    stderr.print(f"[bold red]error:[/bold red] {message}", highlight=False, markup=True)
+    from rich.markup import escape
+
+    stderr.print(
+        f"[bold red]error:[/bold red] {escape(message)}",
+        highlight=False,
+        markup=True,
+        soft_wrap=True,
+    )
 
 
 @contextmanager

@@ -89,14 +89,20 @@ def run(argv: list[str] | None = None) -> int:
     debug = "--debug" in args
     command = typer.main.get_command(app)
     try:
-        command.main(args=args, prog_name="powderkeg", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        return int(exc.exit_code or 0)
-    except click.exceptions.Abort:
+        # without standalone mode an Exit (e.g. from --version) comes back as its exit code
+        rv = command.main(args=args, prog_name="powderkeg", standalone_mode=False)
+    except (click.exceptions.Exit, typer.Exit) as exc:
+        return int(getattr(exc, "exit_code", 0) or 0)
+    except (click.exceptions.Abort, typer.Abort):
         error("aborted")
         return 1
-    except click.ClickException as exc:
-        exc.show()
+    except (click.ClickException, typer.TyperException) as exc:
+        # bad usage: unknown option, missing argument, bad value (typer vendors click)
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            error(str(exc))
         return 2
     except InputError as exc:
         if debug:
@@ -116,7 +122,7 @@ def run(argv: list[str] | None = None) -> int:
             raise
         error(f"{type(exc).__name__}: {exc} (run with --debug for the traceback)")
         return 1
-    return 0
+    return rv if isinstance(rv, int) and not isinstance(rv, bool) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -23,14 +23,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import lru_cache
 
+import numpy as np
 import pandas as pd
+from pandas.tseries.offsets import BaseOffset
 
 from powderkeg.exceptions import InputError
 
 POLICIES = ("intersection", "union-ffill", "union")
 
 #: Publication lag of known macro series, as an offset from the observation date.
-PUBLICATION_LAGS: dict[str, pd.DateOffset] = {
+PUBLICATION_LAGS: dict[str, BaseOffset] = {
     "WALCL": pd.DateOffset(days=1),  # H.4.1, Wednesday level released Thursday
     "WRESBAL": pd.DateOffset(days=1),
     "WTREGEN": pd.DateOffset(days=1),
@@ -50,7 +52,7 @@ PUBLICATION_LAGS: dict[str, pd.DateOffset] = {
 }
 
 
-def publication_lag(symbol: str, frequency: str | None) -> pd.DateOffset:
+def publication_lag(symbol: str, frequency: str | None) -> BaseOffset:
     """Return the publication lag of a macro series (known ones, else by frequency)."""
     base = symbol.split(".")[0].upper()
     if base in PUBLICATION_LAGS:
@@ -75,13 +77,19 @@ def publish_dates(series: pd.Series, symbol: str, frequency: str | None) -> pd.S
 
 @lru_cache(maxsize=16)
 def _exchange_calendar(code: str):  # type: ignore[no-untyped-def]
+    import warnings
+
     try:
         import exchange_calendars as xcals
     except ImportError as exc:  # pragma: no cover - hard dependency
         raise InputError("exchange calendars need the 'exchange-calendars' package") from exc
     try:
-        return xcals.get_calendar(code)
-    except Exception:
+        with warnings.catch_warnings():
+            # deprecation notices raised inside exchange_calendars about its pandas usage
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", FutureWarning)
+            return xcals.get_calendar(code)
+    except xcals.errors.InvalidCalendarName:
         raise InputError(
             f"unknown calendar {code!r}: use one of {', '.join(POLICIES)} or an exchange code "
             "such as XNYS or XNAS"
@@ -89,7 +97,7 @@ def _exchange_calendar(code: str):  # type: ignore[no-untyped-def]
 
 
 def sessions(code: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DatetimeIndex:
-    """Return the sessions of exchange ``code`` between ``start`` and ``end`` (clipped to its range)."""
+    """Return the sessions of exchange ``code`` from ``start`` to ``end``, clipped to its range."""
     cal = _exchange_calendar(code.upper())
     lo = max(pd.Timestamp(start), cal.first_session)
     hi = min(pd.Timestamp(end), cal.last_session)
@@ -118,8 +126,11 @@ def align(series: Sequence[pd.Series], calendar: str = "intersection") -> pd.Dat
     if len(set(names)) != len(names):
         raise InputError(f"series names must be unique, got {names}")
     if calendar == "intersection":
-        return pd.concat(series, axis=1, join="inner").sort_index()
-    wide = pd.concat(series, axis=1, join="outer").sort_index()
+        fast = _intersect_sorted(series)
+        if fast is not None:
+            return fast
+        return pd.concat(series, axis=1, join="inner", sort=True).sort_index()
+    wide = pd.concat(series, axis=1, join="outer", sort=True)
     if calendar == "union":
         return wide
     if calendar == "union-ffill":
@@ -129,6 +140,38 @@ def align(series: Sequence[pd.Series], calendar: str = "intersection") -> pd.Dat
     days = sessions(calendar, wide.index[0], wide.index[-1])
     filled = wide.reindex(wide.index.union(days)).ffill()
     return filled.reindex(days).dropna(how="any")
+
+
+def _intersect_sorted(series: Sequence[pd.Series]) -> pd.DataFrame | None:
+    """Intersect series with sorted, unique DatetimeIndexes of one dtype by array search.
+
+    Gives what ``pd.concat(..., join="inner")`` gives, much faster for many long series;
+    ``None`` when an index does not qualify.
+    """
+    indexes = [s.index for s in series]
+    first = indexes[0]
+    for idx in indexes:
+        if not (
+            isinstance(idx, pd.DatetimeIndex)
+            and idx.tz is None
+            and idx.dtype == first.dtype
+            and idx.is_monotonic_increasing
+            and idx.is_unique
+        ):
+            return None
+    stamps = [np.asarray(idx).view(np.int64) for idx in indexes]
+    common = stamps[0]
+    for other in stamps[1:]:
+        common = np.intersect1d(common, other, assume_unique=True)
+    columns = {
+        s.name: s.to_numpy()[np.searchsorted(st, common)]
+        for s, st in zip(series, stamps, strict=True)
+    }
+    names = {idx.name for idx in indexes}
+    index = pd.DatetimeIndex(
+        common.view(np.asarray(first).dtype), name=names.pop() if len(names) == 1 else None
+    )
+    return pd.DataFrame(columns, index=index)
 
 
 _RULES = {"D": "D", "W": "W-FRI", "M": "ME", "Q": "QE", "Y": "YE"}

@@ -56,7 +56,7 @@ class SeriesView(Result):
         """Metadata facts and the last ``tail`` observations."""
         obs = self.observations.tail(self.tail) if self.tail else self.observations
         obs = obs.copy()
-        obs.index = obs.index.strftime("%Y-%m-%d")
+        obs.index = pd.DatetimeIndex(obs.index).strftime("%Y-%m-%d")
         return Summary(
             f"{self.info['symbol']}",
             facts=[(k, v) for k, v in self.info.items() if k != "symbol"],

@@ -72,8 +72,10 @@ class SeriesData:
         unknown = set(frame.columns) - set(OBSERVATION_FIELDS)
         if unknown:
             raise ValueError(f"unknown observation fields {sorted(unknown)}")
-        frame = frame[np.isfinite(frame[main].to_numpy(dtype=np.float64))]
-        self.frame = frame.astype("float64")
+        finite = np.isfinite(frame[main].to_numpy(dtype=np.float64))
+        if not finite.all():
+            frame = frame[finite]
+        self.frame = frame.astype("float64")  # lazy under copy-on-write
 
     @property
     def main_field(self) -> str:

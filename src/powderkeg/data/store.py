@@ -6,6 +6,7 @@ repeated import changes nothing; changed values are updated and counted.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -35,10 +36,11 @@ _DDL = [
         symbol VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, unit VARCHAR, frequency VARCHAR,
         calendar VARCHAR, source VARCHAR, description VARCHAR, first_date DATE, last_date DATE,
         n_obs BIGINT, updated_at TIMESTAMP)""",
+    # (symbol, date) is unique, but kept so by Store.ingest rather than by a PRIMARY KEY:
+    # the key's index doubled the cost of writing a large import.
     """CREATE TABLE IF NOT EXISTS observations(
         symbol VARCHAR NOT NULL, date DATE NOT NULL, open DOUBLE, high DOUBLE, low DOUBLE,
-        close DOUBLE, volume DOUBLE, value DOUBLE, ingest_id BIGINT,
-        PRIMARY KEY(symbol, date))""",
+        close DOUBLE, volume DOUBLE, value DOUBLE, ingest_id BIGINT)""",
     """CREATE TABLE IF NOT EXISTS ingests(
         id BIGINT PRIMARY KEY, source VARCHAR, target VARCHAR, started_at TIMESTAMP,
         finished_at TIMESTAMP, rows_inserted BIGINT, rows_updated BIGINT, status VARCHAR,
@@ -49,6 +51,8 @@ _DDL = [
 ]
 
 _FIELDS_SQL = ", ".join(OBSERVATION_FIELDS)
+#: How far before ``start`` :meth:`Store.frame` reads, to cover every publication lag.
+_FRAME_MARGIN = pd.DateOffset(months=6)
 
 
 @dataclass
@@ -183,8 +187,8 @@ class Store:
         """Write ``batches`` in one transaction and log it in ``ingests``.
 
         Rows are upserted on ``(symbol, date)``: new rows are inserted, rows whose values
-        differ are updated, identical rows are left untouched. On any error nothing is
-        written.
+        differ are updated, identical rows are left untouched, so each ``(symbol, date)``
+        is stored once. On any error nothing is written.
 
         Parameters
         ----------
@@ -200,12 +204,24 @@ class Store:
         Returns
         -------
         IngestReport
+
+        Raises
+        ------
+        InputError
+            A symbol twice, a date twice within a series, or a symbol stored with another
+            kind.
+        StoreError
+            The store is read-only, or DuckDB failed (the transaction was rolled back).
         """
         self._require_writable()
         symbols = [b.meta.symbol for b in batches]
         dupes = sorted({s for s in symbols if symbols.count(s) > 1})
         if dupes:
             raise InputError(f"symbol(s) {dupes} appear more than once in one import")
+        for b in batches:
+            if not b.frame.index.is_unique:
+                day = b.frame.index[b.frame.index.duplicated()][0]
+                raise InputError(f"series {b.meta.symbol!r} has the date {day:%Y-%m-%d} twice")
         started = _now()
         t0 = time.perf_counter()
         staging = _staging_table(batches)
@@ -231,11 +247,11 @@ class Store:
             try:
                 if fresh:
                     # series with nothing stored yet: every row is new, no comparison needed
+                    where = "" if not stored else "WHERE symbol IN (SELECT unnest(?))"
                     con.execute(
                         f"""INSERT INTO observations
-                            SELECT symbol, date, {_FIELDS_SQL}, ? FROM pk_staging
-                            WHERE symbol IN (SELECT unnest(?))""",
-                        [ingest_id, fresh],
+                            SELECT symbol, date, {_FIELDS_SQL}, ? FROM pk_staging {where}""",
+                        [ingest_id, fresh] if stored else [ingest_id],
                     )
                     counts.update({s: (n, 0) for s, n in _lengths(batches).items() if s in fresh})
                 if stored:
@@ -272,27 +288,35 @@ class Store:
                 con.execute("DROP TABLE pk_changed")
             now = _now()
             if batches:
-                con.executemany(
-                    """INSERT INTO series VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, 0, ?)
-                       ON CONFLICT (symbol) DO UPDATE SET kind = excluded.kind,
-                         unit = excluded.unit, frequency = excluded.frequency,
-                         calendar = excluded.calendar, source = excluded.source,
-                         description = excluded.description,
-                         updated_at = excluded.updated_at""",
-                    [
-                        [
-                            b.meta.symbol,
-                            b.meta.kind,
-                            b.meta.unit,
-                            b.meta.frequency,
-                            b.meta.calendar,
-                            b.meta.source,
-                            b.meta.description,
-                            now,
-                        ]
-                        for b in batches
-                    ],
+                metas = pa.table(
+                    {
+                        name: pa.array([getattr(b.meta, name) for b in batches], type=pa.string())
+                        for name in (
+                            "symbol",
+                            "kind",
+                            "unit",
+                            "frequency",
+                            "calendar",
+                            "source",
+                            "description",
+                        )
+                    }
                 )
+                con.register("pk_meta", metas)
+                try:
+                    con.execute(
+                        """INSERT INTO series
+                           SELECT symbol, kind, unit, frequency, calendar, source, description,
+                                  NULL, NULL, 0, ? FROM pk_meta
+                           ON CONFLICT (symbol) DO UPDATE SET kind = excluded.kind,
+                             unit = excluded.unit, frequency = excluded.frequency,
+                             calendar = excluded.calendar, source = excluded.source,
+                             description = excluded.description,
+                             updated_at = excluded.updated_at""",
+                        [now],
+                    )
+                finally:
+                    con.unregister("pk_meta")
                 con.execute(
                     """UPDATE series SET first_date = a.f, last_date = a.l, n_obs = a.n
                        FROM (SELECT symbol AS sym, min(date) AS f, max(date) AS l, count(*) AS n
@@ -389,6 +413,21 @@ class Store:
         cols = [d[0] for d in cur.description]
         return dict(zip(cols, row))
 
+    def _infos(self, symbols: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Return the metadata rows of several symbols (one query), in the order given."""
+        cur = self._con.execute(
+            """SELECT symbol, kind, unit, frequency, calendar, source, description,
+                      first_date, last_date, n_obs, updated_at FROM series
+               WHERE symbol IN (SELECT unnest(?))""",
+            [list(symbols)],
+        )
+        cols = [d[0] for d in cur.description]
+        found = {row[0]: dict(zip(cols, row, strict=True)) for row in cur.fetchall()}
+        for sym in symbols:
+            if sym not in found:
+                self.series_info(sym)  # raises, suggesting close matches
+        return {sym: found[sym] for sym in symbols}
+
     def _suggest(self, symbol: str) -> str:
         import difflib
 
@@ -403,19 +442,36 @@ class Store:
         start: Any = None,
         end: Any = None,
     ) -> pd.DataFrame:
-        """Return all stored fields of one series between ``start`` and ``end`` (inclusive)."""
+        """Return the stored fields of one series between ``start`` and ``end`` (inclusive).
+
+        Prices give ``open``, ``high``, ``low``, ``close``, ``volume`` (fields the source
+        never provides are left out, ``close`` is always there); macro series give
+        ``value``. The index is the observation date.
+        """
         info = self.series_info(symbol)
         s, e = optional_date(start, "start"), optional_date(end, "end")
-        df = self._con.execute(
-            f"""SELECT date, {_FIELDS_SQL} FROM observations
-                WHERE symbol = ? AND (? IS NULL OR date >= ?) AND (? IS NULL OR date <= ?)
-                ORDER BY date""",
-            [symbol, s, s, e, e],
-        ).df()
-        df["date"] = pd.to_datetime(df["date"])
-        df = df.set_index("date")
         keep = list(OBSERVATION_FIELDS[:5]) if info["kind"] == "price" else ["value"]
-        return df[keep].dropna(axis=1, how="all")
+        where: list[str] = ["symbol = ?"]
+        params: list[Any] = [symbol]
+        if s is not None:
+            where.append("date >= ?")
+            params.append(s.date())
+        if e is not None:
+            where.append("date <= ?")
+            params.append(e.date())
+        raw = self._con.execute(
+            f"""SELECT date, {", ".join(keep)} FROM observations
+                WHERE {" AND ".join(where)} ORDER BY date""",
+            params,
+        ).fetchnumpy()
+        index = pd.DatetimeIndex(pd.to_datetime(np.asarray(raw["date"])), name="date")
+        main = "close" if info["kind"] == "price" else "value"
+        cols = {}
+        for fld in keep:
+            values = _floats(raw[fld])
+            if fld == main or not np.isnan(values).all() or not len(values):
+                cols[fld] = values
+        return pd.DataFrame(cols, index=index)
 
     def frame(
         self,
@@ -455,33 +511,55 @@ class Store:
         from powderkeg.data.universe import expand
 
         syms = expand(symbols)
-        infos = {s: self.series_info(s) for s in syms}
+        infos = self._infos(syms)
         if field is not None and field not in OBSERVATION_FIELDS:
             raise InputError(f"field must be one of {', '.join(OBSERVATION_FIELDS)}; got {field!r}")
         s, e = optional_date(start, "start"), optional_date(end, "end")
         select = field if field else "coalesce(close, value)"
-        raw = self._con.execute(
-            f"""SELECT symbol, date, {select} AS v FROM observations
-                WHERE symbol IN (SELECT unnest(?)) AND (? IS NULL OR date <= ?)
-                ORDER BY symbol, date""",
-            [syms, e, e],
-        ).fetchnumpy()
+        # rows come back ordered by the symbol's position k in ``syms``, then by date
+        if s is None:
+            raw = self._con.execute(
+                f"""SELECT list_position($syms, symbol) AS k, date, {select} AS v
+                    FROM observations
+                    WHERE symbol IN (SELECT unnest($syms)) AND ($hi IS NULL OR date <= $hi)
+                      AND {select} IS NOT NULL
+                    ORDER BY k, date""",
+                {"syms": syms, "hi": e},
+            ).fetchnumpy()
+        else:
+            # Rows from a margin before ``start`` (values published later than observed can
+            # fall inside the window), plus each series' last value before the margin, which
+            # the forward-filling policies carry into the window.
+            margin = (s - _FRAME_MARGIN).date()
+            raw = self._con.execute(
+                f"""SELECT list_position($syms, symbol) AS k, date, v FROM (
+                      SELECT symbol, date, {select} AS v FROM observations
+                      WHERE symbol IN (SELECT unnest($syms)) AND date >= $lo
+                        AND ($hi IS NULL OR date <= $hi) AND {select} IS NOT NULL
+                      UNION ALL
+                      SELECT symbol, max(date), arg_max({select}, date) FROM observations
+                      WHERE symbol IN (SELECT unnest($syms)) AND date < $lo
+                        AND {select} IS NOT NULL
+                      GROUP BY symbol)
+                    ORDER BY k, date""",
+                {"syms": syms, "lo": margin, "hi": e},
+            ).fetchnumpy()
         series: dict[str, pd.Series] = {}
-        sym_arr = np.asarray(raw["symbol"], dtype=object)
-        dates = pd.to_datetime(np.asarray(raw["date"]))
-        values = np.asarray(raw["v"], dtype=np.float64)
-        bounds = np.flatnonzero(sym_arr[1:] != sym_arr[:-1]) + 1 if len(sym_arr) else []
-        for chunk in np.split(np.arange(len(sym_arr)), bounds):
-            if len(chunk) == 0:
+        codes = np.asarray(raw["k"], dtype=np.int64)
+        dates = pd.DatetimeIndex(pd.to_datetime(np.asarray(raw["date"])))
+        values = _floats(raw["v"])
+        cuts = np.flatnonzero(codes[1:] != codes[:-1]) + 1
+        for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(codes)], strict=True):
+            if hi <= lo:
                 continue
-            sym = str(sym_arr[chunk[0]])
-            ser = pd.Series(values[chunk], index=dates[chunk], name=sym).dropna()
+            sym = syms[int(codes[lo]) - 1]
+            ser = pd.Series(values[lo:hi], index=dates[lo:hi], name=sym)
             info = infos[sym]
             if asof_publication and info["kind"] == "macro":
                 ser = calendars.publish_dates(ser, sym, info["frequency"])
             series[sym] = ser
         for sym in syms:
-            series.setdefault(sym, pd.Series(dtype="float64", name=sym))
+            series.setdefault(sym, pd.Series(dtype="float64", index=dates[:0], name=sym))
         unit_map = {sym: infos[sym]["unit"] or "" for sym in syms}
         if unit is not None:
             for sym in syms:
@@ -491,6 +569,8 @@ class Store:
         out = calendars.align([series[x] for x in syms], calendar)
         if s is not None:
             out = out.loc[out.index >= s]
+        if e is not None:  # values observed by ``end`` but published after it
+            out = out.loc[out.index <= e]
         out.attrs["units"] = unit_map
         out.attrs["calendar"] = calendar
         return out
@@ -530,18 +610,27 @@ class Store:
         }
 
     def content_digest(self) -> str:
-        """Return a digest of the whole content, to check that a failed write changed nothing."""
+        """Return a digest of the whole content, to check that a failed write changed nothing.
+
+        Every row of every table is rendered as text in key order and hashed, so any
+        change to a value, a key or the ingest log changes the digest.
+        """
         import hashlib
 
         h = hashlib.sha256()
         for table, order in (
+            ("meta", "key"),
             ("series", "symbol"),
             ("observations", "symbol, date"),
             ("ingests", "id"),
             ("cache", "namespace, key"),
         ):
-            for row in self._con.execute(f"SELECT * FROM {table} ORDER BY {order}").fetchall():
-                h.update(repr(row).encode())
+            row = self._con.execute(
+                f"""SELECT count(*), md5(coalesce(
+                        string_agg(CAST(t AS VARCHAR), chr(10) ORDER BY {order}), ''))
+                    FROM {table} t"""
+            ).fetchone()
+            h.update(f"{table}:{row}\n".encode())
         return h.hexdigest()
 
     # ------------------------------------------------------------------ cache
@@ -574,18 +663,33 @@ class _Transaction:
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any
-    ) -> bool:
+    ) -> None:
         if exc_type is None:
-            self.con.execute("COMMIT")
-            return False
-        self.con.execute("ROLLBACK")
+            try:
+                self.con.execute("COMMIT")
+            except duckdb.Error as commit_exc:
+                self._rollback()
+                raise StoreError(
+                    f"store write failed and was rolled back: {commit_exc}"
+                ) from commit_exc
+            return
+        self._rollback()
         if isinstance(exc, duckdb.Error):
             raise StoreError(f"store write failed and was rolled back: {exc}") from exc
-        return False
+
+    def _rollback(self) -> None:
+        # the failed statement may already have ended the transaction
+        with contextlib.suppress(duckdb.Error):
+            self.con.execute("ROLLBACK")
 
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _floats(column: Any) -> np.ndarray:
+    """Return a fetched column as float64 with NULLs (masked entries) as NaN."""
+    return np.ma.filled(np.ma.asarray(column, dtype=np.float64), np.nan)
 
 
 def _lengths(batches: Sequence[SeriesData]) -> dict[str, int]:
@@ -598,9 +702,7 @@ def _staging_table(batches: Sequence[SeriesData]) -> pa.Table:
     symbols = pa.array([b.meta.symbol for b in batches], type=pa.string())
     codes = np.repeat(np.arange(len(batches), dtype=np.int32), lengths)
     columns: dict[str, pa.Array] = {
-        "symbol": pa.DictionaryArray.from_arrays(pa.array(codes, type=pa.int32()), symbols).cast(
-            pa.string()
-        ),
+        "symbol": pa.DictionaryArray.from_arrays(pa.array(codes, type=pa.int32()), symbols),
     }
     dates = [b.frame.index.to_numpy().astype("datetime64[D]") for b in batches]
     columns["date"] = pa.array(

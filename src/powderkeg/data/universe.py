@@ -14,7 +14,9 @@ UNIVERSES: dict[str, tuple[str, ...]] = {
 
 
 def universe(name: str) -> list[str]:
-    """Return the symbols of a named universe (``ai``, ``mag7``, ``crypto``, ``indices``, ``liquidity``).
+    """Return the symbols of a named universe.
+
+    Known names: ``ai``, ``mag7``, ``crypto``, ``indices`` and ``liquidity``.
 
     Examples
     --------

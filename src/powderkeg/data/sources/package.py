@@ -9,6 +9,7 @@ is written, and then written in one transaction.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 from collections.abc import Callable, Sequence
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from powderkeg.data.records import SeriesData
-from powderkeg.data.sources.files import DEFAULT_MISSING, ColumnSpec, read_series_file
+from powderkeg.data.sources.files import DEFAULT_MISSING, ColumnSpec, read_series_bytes
 from powderkeg.exceptions import DataFileError, InputError
 
 ProgressCallback = Callable[[int, int, str], None]
@@ -70,6 +71,11 @@ def resources(path: str | Path, names: Sequence[str] | None = None) -> list[Pack
 
 def verify(resource: PackageResource, descriptor_path: str) -> str:
     """Check ``bytes`` and ``hash`` of a resource's file; return its SHA-256."""
+    return _verified_bytes(resource, descriptor_path)[0]
+
+
+def _verified_bytes(resource: PackageResource, descriptor_path: str) -> tuple[str, bytes]:
+    """Read a resource's file once, check ``bytes`` and ``hash``; return (SHA-256, bytes)."""
     res, path = resource.descriptor, resource.path
     if not path.is_file():
         raise DataFileError(str(path), None, f"file of resource {resource.name!r} is missing")
@@ -96,25 +102,38 @@ def verify(resource: PackageResource, descriptor_path: str) -> str:
                 f"{algo} checksum {actual} differs from the {digest} declared for resource "
                 f"{resource.name!r}",
             )
-    return sha
+    return sha, data
+
+
+def _header(path: Path, data: bytes) -> list[str]:
+    """Return the stripped column names on the first line of CSV ``data``."""
+    end = data.find(b"\n")
+    first = data if end < 0 else data[:end]
+    try:
+        text = first.decode("utf-8-sig").rstrip("\r")
+    except UnicodeDecodeError as exc:
+        raise DataFileError(str(path), 1, f"header is not UTF-8 text ({exc.reason})") from None
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    row = next(csv.reader([text], delimiter=delimiter), [])
+    return [h.strip() for h in row]
 
 
 def read_resource(resource: PackageResource, descriptor_path: str) -> SeriesData:
     """Verify and parse one resource into a :class:`SeriesData`."""
     res = resource.descriptor
-    sha = verify(resource, descriptor_path)
+    sha, data = _verified_bytes(resource, descriptor_path)
     schema = res.get("schema") or {}
     series = res.get("series") or {}
     fields = [f.get("name") for f in schema.get("fields", []) if isinstance(f, dict)]
     missing = schema.get("missingValues", list(DEFAULT_MISSING))
-    if fields:
-        with open(resource.path, encoding="utf-8-sig", newline="") as fh:
-            header = [h.strip().strip('"') for h in fh.readline().rstrip("\r\n").split(",")]
+    if fields and resource.path.suffix.lower() not in (".parquet", ".pq"):
+        header = _header(resource.path, data)
         if header != fields:
             raise DataFileError(
                 str(resource.path),
                 1,
-                f"header {header} does not match the schema fields {fields} of resource {resource.name!r}",
+                f"header {header} does not match the schema fields {fields} "
+                f"of resource {resource.name!r}",
             )
     symbol = series.get("symbol") or resource.name.upper()
     spec = ColumnSpec(
@@ -123,8 +142,9 @@ def read_resource(resource: PackageResource, descriptor_path: str) -> SeriesData
         kind=series.get("kind"),
         missing_values=tuple(missing),
     )
-    return read_series_file(
+    return read_series_bytes(
         resource.path,
+        data,
         symbol=symbol,
         spec=spec,
         unit=series.get("unit", ""),
