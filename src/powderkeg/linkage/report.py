@@ -9,6 +9,7 @@ import pandas as pd
 from powderkeg.exceptions import InputError
 from powderkeg.linkage.claims import evaluate_claims, load_claims
 from powderkeg.linkage.correlation import RollingCorrelationResult, correlate
+from powderkeg.linkage.report_risk import add_risk_blocks
 from powderkeg.linkage.spurious import spurious_check
 from powderkeg.report.context import Headline, ReportContext, Section
 from powderkeg.report.figures import line_chart
@@ -95,6 +96,7 @@ def section(ctx: ReportContext) -> Section | None:
             )
         )
         sec.blocks.append(check.summary().as_html())
+    add_risk_blocks(ctx, sec)
     claims = load_claims("press-2025")
     for c in claims.claims:
         ctx.used_symbols.update(
