@@ -7,6 +7,26 @@ Examples
 """
 
 from powderkeg.bubbles.critical_values import CriticalValues, MonteCarloCV, WildBootstrapCV
+from powderkeg.bubbles.lppls import (
+    LPPLS,
+    LPPLSConfidence,
+    LPPLSFilter,
+    LPPLSFit,
+    SearchBounds,
+    confidence_indicator,
+)
 from powderkeg.bubbles.psy import GSADF, GSADFResult
 
-__all__ = ["GSADF", "CriticalValues", "GSADFResult", "MonteCarloCV", "WildBootstrapCV"]
+__all__ = [
+    "GSADF",
+    "LPPLS",
+    "CriticalValues",
+    "GSADFResult",
+    "LPPLSConfidence",
+    "LPPLSFilter",
+    "LPPLSFit",
+    "MonteCarloCV",
+    "SearchBounds",
+    "WildBootstrapCV",
+    "confidence_indicator",
+]

@@ -1,0 +1,200 @@
+"""``powderkeg bubble lppls | gauge | signals``: LPPLS fits and confidence, the gauge, backtests."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from powderkeg.cli.console import CliState, emit, progress
+
+
+def _parse_weights(text: str | None) -> dict[str, float]:
+    """Parse ``name=value,name=value``."""
+    from powderkeg.exceptions import InputError
+
+    out: dict[str, float] = {}
+    if not text:
+        return out
+    for item in text.split(","):
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise InputError(f"--weights expects name=value pairs, got {item!r}")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise InputError(f"--weights: {value!r} is not a number") from None
+    return out
+
+
+def _prices(store: Any, symbol: str, end: str | None) -> Any:
+    from powderkeg._validation import optional_date
+
+    e = optional_date(end, "--end")
+    price = store.frame([symbol], end=e)[symbol].dropna()
+    price.name = symbol
+    return price
+
+
+def add_commands(bubble_app: typer.Typer) -> None:
+    """Attach ``lppls``, ``gauge`` and ``signals`` to the ``bubble`` group."""
+
+    @bubble_app.command("lppls")
+    def lppls(
+        ctx: typer.Context,
+        symbol: Annotated[str, typer.Argument(help="Stored symbol, e.g. NVDA or BTC-USD.")],
+        end: Annotated[str | None, typer.Option("--end", help="Last date used.")] = None,
+        confidence: Annotated[
+            bool, typer.Option("--confidence", help="Confidence indicator over nested windows.")
+        ] = False,
+        window: Annotated[int, typer.Option("--window", help="Largest window (obs).")] = 120,
+        smallest: Annotated[
+            int, typer.Option("--smallest", help="Nested windows stay above this length.")
+        ] = 30,
+        step: Annotated[int, typer.Option("--step", help="Nested window step (obs).")] = 5,
+        days: Annotated[
+            int, typer.Option("--days", help="End dates: the last N observations.")
+        ] = 60,
+        outer_step: Annotated[
+            int, typer.Option("--outer-step", help="Spacing of end dates (obs).")
+        ] = 1,
+        n_starts: Annotated[int, typer.Option("--starts", help="Nelder-Mead starts per fit.")] = 4,
+        workers: Annotated[int, typer.Option("--workers", help="Local processes.")] = 1,
+        scheduler: Annotated[
+            str | None, typer.Option("--scheduler", help="Dask scheduler address.")
+        ] = None,
+        seed: Annotated[int, typer.Option("--seed", help="Seed (same seed, same fits).")] = 1,
+    ) -> None:
+        """LPPLS fit of the last --window prices, or the confidence indicator (--confidence).
+
+        Example: [bold]powderkeg bubble lppls NVDA --confidence --days 120 --workers 2[/bold]
+        """
+        from powderkeg._validation import check_int
+        from powderkeg.bubbles.lppls import LPPLS, confidence_indicator
+
+        state: CliState = ctx.obj
+        check_int(workers, "--workers", minimum=1)
+        check_int(window, "--window", minimum=12)
+        with state.open_store(read_only=True) as store:
+            price = _prices(store, symbol, end)
+            sources = store.provenance([symbol])
+        if confidence:
+            with progress(state, f"LPPLS confidence {symbol}") as update:
+                result: Any = confidence_indicator(
+                    price,
+                    window=window,
+                    smallest=smallest,
+                    step=step,
+                    days=days,
+                    outer_step=outer_step,
+                    seed=seed,
+                    n_starts=n_starts,
+                    workers=workers,
+                    scheduler=scheduler,
+                    progress=update,
+                    sources=sources,
+                )
+        else:
+            result = LPPLS(price.iloc[-window:]).fit(seed=seed, n_starts=n_starts, sources=sources)
+        result.provenance.parameters.update({"symbol": symbol})
+        emit(result, state)
+
+    @bubble_app.command("gauge")
+    def gauge(
+        ctx: typer.Context,
+        asof: Annotated[str | None, typer.Option("--asof", help="Last date used.")] = None,
+        fundamentals: Annotated[
+            str | None,
+            typer.Option(
+                "--fundamentals",
+                help="Capex/revenue/debt figures (.yaml or .csv); "
+                "'example' for the shipped ai-2025.yaml.",
+            ),
+        ] = None,
+        weights: Annotated[
+            str | None, typer.Option("--weights", help="Override weights: psy=2,vix=0,...")
+        ] = None,
+        psy: Annotated[bool, typer.Option("--psy/--no-psy", help="Run PSY per series.")] = True,
+        reps: Annotated[int, typer.Option("--reps", help="PSY Monte Carlo replications.")] = 499,
+        lppls_days: Annotated[
+            int, typer.Option("--lppls-days", help="End dates averaged for LPPLS confidence.")
+        ] = 5,
+        workers: Annotated[int, typer.Option("--workers", help="Local processes.")] = 1,
+        seed: Annotated[int, typer.Option("--seed", help="Seed.")] = 1,
+    ) -> None:
+        """Bubble-pressure gauge: every component, normalisation, weight and contribution.
+
+        Example: [bold]powderkeg bubble gauge --fundamentals example[/bold]
+        """
+        from powderkeg.bubbles.gauges import bubble_gauge, example_fundamentals_path
+
+        state: CliState = ctx.obj
+        fund: Any = fundamentals
+        if fundamentals == "example":
+            fund = example_fundamentals_path()
+        with state.open_store(read_only=True) as store, progress(state, "bubble gauge") as update:
+            result = bubble_gauge(
+                store,
+                asof=asof,
+                weights=_parse_weights(weights),
+                fundamentals=fund,
+                psy=psy,
+                psy_reps=reps,
+                lppls_days=lppls_days,
+                seed=seed,
+                workers=workers,
+                progress=update,
+            )
+        emit(result, state)
+
+    @bubble_app.command("signals")
+    def signals(
+        ctx: typer.Context,
+        symbol: Annotated[str, typer.Argument(help="Stored symbol, e.g. ^IXIC or SP500.SHILLER.")],
+        freq: Annotated[str, typer.Option("--freq", help="D, W or M.")] = "M",
+        drawdown: Annotated[float, typer.Option("--drawdown", help="Event: fall >= this.")] = 0.2,
+        horizon: Annotated[
+            int, typer.Option("--horizon", help="... within this many calendar days.")
+        ] = 60,
+        psy: Annotated[bool, typer.Option("--psy/--no-psy", help="Score PSY.")] = True,
+        lppls: Annotated[bool, typer.Option("--lppls/--no-lppls", help="Score LPPLS.")] = True,
+        threshold: Annotated[
+            float, typer.Option("--threshold", help="LPPLS flag: confidence >= this.")
+        ] = 0.1,
+        reps: Annotated[int, typer.Option("--reps", help="PSY Monte Carlo replications.")] = 499,
+        start: Annotated[str | None, typer.Option("--start", help="First date.")] = None,
+        end: Annotated[str | None, typer.Option("--end", help="Last date.")] = None,
+        workers: Annotated[int, typer.Option("--workers", help="Local processes.")] = 1,
+        seed: Annotated[int, typer.Option("--seed", help="Seed.")] = 1,
+    ) -> None:
+        """Precision/recall of PSY and LPPLS flags against later drawdowns, with the base rate.
+
+        Example: [bold]powderkeg bubble signals ^IXIC --freq M --drawdown 0.2 --horizon 60[/bold]
+        """
+        from powderkeg._validation import optional_date
+        from powderkeg.bubbles.signals import evaluate_signals
+
+        state: CliState = ctx.obj
+        with state.open_store(read_only=True) as store:
+            price = _prices(store, symbol, end)
+            sources = store.provenance([symbol])
+        s = optional_date(start, "--start")
+        if s is not None:
+            price = price.loc[price.index >= s]
+        with progress(state, f"signals {symbol}") as update:
+            result = evaluate_signals(
+                price,
+                freq=freq,
+                drawdown=drawdown,
+                horizon_days=horizon,
+                psy=psy,
+                psy_reps=reps,
+                lppls=lppls,
+                lppls_threshold=threshold,
+                seed=seed,
+                workers=workers,
+                progress=update,
+                sources=sources,
+            )
+        result.provenance.parameters.update({"symbol": symbol})
+        emit(result, state)
