@@ -27,7 +27,11 @@ def section(ctx: ReportContext) -> Section | None:
     ].copy()
     for col in ("first_date", "last_date"):
         table[col] = table[col].dt.strftime("%Y-%m-%d")
-    sec.blocks.append(table.to_html(classes="pk-table", border=0, escape=True))
+    sec.blocks.append(
+        f"<details><summary>Series table ({len(table)} series)</summary>"
+        + table.to_html(classes="pk-table", border=0, escape=True)
+        + "</details>"
+    )
     sec.blocks.extend(_quality_blocks(ctx))
     start = (ctx.asof or pd.Timestamp(listing["last_date"].max())) - pd.DateOffset(years=3)
     for panel in PANELS:
@@ -63,4 +67,5 @@ def _quality_blocks(ctx: ReportContext) -> list[str]:
         return ["<p>No data-quality issues found.</p>"]
     counts = frame.groupby(["symbol", "check"]).size().unstack(fill_value=0)
     note = f"<p>{int(np.asarray(counts.to_numpy()).sum())} data-quality flags (see <code>powderkeg data check</code>).</p>"
-    return [note, counts.to_html(classes="pk-table", border=0, escape=True)]
+    table = counts.to_html(classes="pk-table", border=0, escape=True)
+    return [note, f"<details><summary>Flags by series and check</summary>{table}</details>"]
