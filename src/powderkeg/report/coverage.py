@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from powderkeg.data.quality import check
 from powderkeg.report.context import Headline, ReportContext, Section
 from powderkeg.report.figures import line_chart
 
@@ -57,15 +58,12 @@ def section(ctx: ReportContext) -> Section | None:
 
 
 def _quality_blocks(ctx: ReportContext) -> list[str]:
-    try:
-        from powderkeg.data.quality import check
-    except ImportError:
-        return []
     report = check(ctx.store, None)
     frame = report.to_frame()
     if frame.empty:
         return ["<p>No data-quality issues found.</p>"]
     counts = frame.groupby(["symbol", "check"]).size().unstack(fill_value=0)
-    note = f"<p>{int(np.asarray(counts.to_numpy()).sum())} data-quality flags (see <code>powderkeg data check</code>).</p>"
+    total = int(np.asarray(counts.to_numpy()).sum())
+    note = f"<p>{total} data-quality flags (see <code>powderkeg data check</code>).</p>"
     table = counts.to_html(classes="pk-table", border=0, escape=True)
     return [note, f"<details><summary>Flags by series and check</summary>{table}</details>"]
