@@ -19,9 +19,8 @@ def line_chart(
     height: int = 360,
 ) -> go.Figure:
     """A line chart of one or more date-indexed series."""
-    items = series.items() if isinstance(series, pd.DataFrame) else series.items()
     fig = go.Figure()
-    for name, s in items:
+    for name, s in series.items():
         fig.add_trace(go.Scatter(x=s.index, y=s.to_numpy(), mode="lines", name=str(name)))
     fig.update_layout(
         title=title,

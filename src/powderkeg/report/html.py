@@ -34,7 +34,8 @@ SECTION_BUILDERS = (
 ProgressCallback = Callable[[int, int, str], None]
 
 _CSS = """
-body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:0;color:#1d2330;background:#fafbfc}
+body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:0;color:#1d2330;
+background:#fafbfc}
 header{background:#1d2330;color:#fff;padding:24px 40px}header h1{margin:0 0 4px 0}
 main{max-width:1200px;margin:0 auto;padding:20px 40px}
 section{background:#fff;border:1px solid #e3e6ea;border-radius:8px;padding:16px 24px;margin:18px 0}
@@ -136,7 +137,8 @@ def _provenance(sections: list[Section], ctx: ReportContext) -> str:
     rows = ctx.store.provenance(sorted(ctx.used_symbols)) if ctx.used_symbols else []
     out = ["<section id='provenance'><h2>Provenance</h2>"]
     out.append(
-        f"<p>powderkeg {__version__}; store <code>{esc(ctx.store.path)}</code>; seed {ctx.seed}.</p>"
+        f"<p>powderkeg {__version__}; store <code>{esc(ctx.store.path)}</code>; "
+        f"seed {ctx.seed}.</p>"
     )
     if rows:
         frame = pd.DataFrame(rows)
