@@ -1,0 +1,192 @@
+"""``powderkeg stress`` (Monte Carlo stress scenarios) and ``powderkeg scenario`` (BTC path)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from powderkeg.cli.console import CliState, emit, progress
+
+stress_app = typer.Typer(
+    help="Stress scenarios: Monte Carlo contagion runs over uncertain parameters.",
+    no_args_is_help=True,
+)
+scenario_app = typer.Typer(
+    help="Scenario paths: the two-phase BTC path (shock, policy pivot, recovery).",
+    no_args_is_help=True,
+)
+
+
+def _backend(workers: int, scheduler: str | None) -> None:
+    from powderkeg._validation import check_int
+    from powderkeg.exceptions import InputError
+
+    check_int(workers, "--workers", minimum=1, maximum=256)
+    if scheduler is not None and scheduler != "dask-local" and workers != 1:
+        raise InputError(
+            "give either --workers N (local processes) or --scheduler ADDR (a Dask cluster); "
+            "--workers only sizes a --scheduler dask-local cluster"
+        )
+
+
+@stress_app.command("list")
+def list_cmd(ctx: typer.Context) -> None:
+    """List the built-in scenarios with their descriptions.
+
+    Example: [bold]powderkeg stress list[/bold]
+    """
+    from powderkeg.contagion.scenario_spec import ScenarioCatalog, list_scenarios
+
+    state: CliState = ctx.obj
+    emit(ScenarioCatalog(list_scenarios()), state)
+
+
+@stress_app.command("run")
+def run_cmd(
+    ctx: typer.Context,
+    scenario: Annotated[
+        str, typer.Argument(help="Built-in scenario name (see 'stress list') or a YAML file.")
+    ],
+    paths: Annotated[
+        int, typer.Option("--paths", help="Monte Carlo paths (1 to 1,000,000).")
+    ] = 10_000,
+    seed: Annotated[int, typer.Option("--seed", help="Seed (same seed, same numbers).")] = 1,
+    days: Annotated[
+        int | None, typer.Option("--days", help="Horizon in days (default: the scenario's).")
+    ] = None,
+    workers: Annotated[
+        int, typer.Option("--workers", help="Local processes (or dask-local workers).")
+    ] = 1,
+    scheduler: Annotated[
+        str | None,
+        typer.Option("--scheduler", help="Dask scheduler address, or 'dask-local'."),
+    ] = None,
+    chunk: Annotated[int, typer.Option("--chunk", help="Paths per task.")] = 1000,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Recompute even if this run is cached.")
+    ] = False,
+) -> None:
+    """Run a stress scenario: losses, defaults, fire sales, BTC quantiles.
+
+    Every scenario figure is drawn per path within its range; chunks of paths are seeded
+    with SeedSequence.spawn, so the same seed gives the same numbers serially, on local
+    processes or on a Dask cluster. Results are cached in the store.
+
+    Examples
+    --------
+      [bold]powderkeg stress run ai-correction --paths 10000[/bold]
+
+      [bold]powderkeg stress run covid-2020 --paths 50000 --workers 2 --seed 7[/bold]
+
+      [bold]powderkeg stress run my-scenario.yaml --scheduler tcp://10.0.0.5:8786[/bold]
+
+      [bold]powderkeg --json stress run oracle-shock --paths 2000 --days 30[/bold]
+    """
+    from powderkeg.contagion.montecarlo import describe_size, run_stress
+    from powderkeg.contagion.scenario_spec import load_scenario
+
+    state: CliState = ctx.obj
+    _backend(workers, scheduler)
+    scn = load_scenario(scenario)
+    horizon = scn.horizon_days if days is None else days
+    label = f"{scn.name}: {describe_size(paths, scn, horizon)}"
+    with state.open_store() as store, progress(state, label) as update:
+        result = run_stress(
+            scn,
+            paths=paths,
+            seed=seed,
+            days=days,
+            workers=workers,
+            scheduler=scheduler,
+            chunk=chunk,
+            progress=update,
+            store=store,
+            use_cache=not no_cache,
+        )
+    emit(result, state)
+
+
+@scenario_app.command("btc")
+def btc_cmd(
+    ctx: typer.Context,
+    ai_shock: Annotated[
+        float, typer.Option("--ai-shock", help="AI-equity correction in percent (e.g. 30).")
+    ] = 30.0,
+    policy_lag_weeks: Annotated[
+        float, typer.Option("--policy-lag-weeks", help="Policy lag L_p in weeks.")
+    ] = 3.0,
+    paths: Annotated[int, typer.Option("--paths", help="Monte Carlo paths.")] = 5000,
+    seed: Annotated[int, typer.Option("--seed", help="Seed.")] = 1,
+    days: Annotated[int, typer.Option("--days", help="Horizon in days.")] = 365,
+    survive: Annotated[
+        float,
+        typer.Option("--survive", help="Drawdown (percent) that counts as not surviving."),
+    ] = 50.0,
+    no_policy: Annotated[
+        bool, typer.Option("--no-policy", help="No pivot at all (2022 counterfactual).")
+    ] = False,
+    grid_paths: Annotated[
+        int, typer.Option("--grid-paths", help="Paths per sensitivity-grid cell.")
+    ] = 1000,
+    workers: Annotated[int, typer.Option("--workers", help="Local processes.")] = 1,
+    scheduler: Annotated[
+        str | None, typer.Option("--scheduler", help="Dask scheduler address or 'dask-local'.")
+    ] = None,
+) -> None:
+    """Two-phase BTC path: shock, lagged policy pivot, liquidity-driven recovery (spec §6).
+
+    Prints P(BTC survives the first hit), P(BTC gains from the second wave) and how both
+    move with the size of the AI correction and the policy lag; --json adds the fan chart.
+
+    Examples
+    --------
+      [bold]powderkeg scenario btc[/bold]
+
+      [bold]powderkeg scenario btc --ai-shock 40 --policy-lag-weeks 6 --paths 20000[/bold]
+
+      [bold]powderkeg scenario btc --no-policy --days 300[/bold]
+    """
+    from powderkeg._validation import check_float, check_int
+    from powderkeg.scenarios.two_phase import MAX_PATHS, TwoPhaseParams, run_btc_scenario
+
+    state: CliState = ctx.obj
+    _backend(workers, scheduler)
+    shock = check_float(ai_shock, "--ai-shock", minimum=0.0, maximum=95.0) / 100.0
+    weeks = check_float(policy_lag_weeks, "--policy-lag-weeks", minimum=1 / 7, maximum=520.0)
+    check_int(paths, "--paths", minimum=1, maximum=MAX_PATHS)
+    thr = check_float(survive, "--survive", minimum=1.0, maximum=99.0) / 100.0
+    params = TwoPhaseParams(ai_shock=shock, lag_days=max(1, round(weeks * 7)), policy=not no_policy)
+    start_price, sources = _btc_start(state)
+    with progress(state, f"two-phase BTC path: {paths:,} paths x {days} days") as update:
+        result = run_btc_scenario(
+            params,
+            paths=paths,
+            days=days,
+            seed=seed,
+            survive_threshold=thr,
+            start_price=start_price,
+            grid_paths=grid_paths,
+            workers=workers,
+            scheduler=scheduler,
+            progress=update,
+        )
+    result.provenance.sources.extend(sources)
+    emit(result, state)
+
+
+def _btc_start(state: CliState) -> tuple[float, list[dict[str, Any]]]:
+    """The latest stored BTC-USD close (and its provenance), or 100 as an index."""
+    with state.open_store() as store:
+        if "BTC-USD" not in store.symbols():
+            return 100.0, []
+        close = store.frame(["BTC-USD"])["BTC-USD"].dropna()
+        if close.empty:
+            return 100.0, []
+        return float(close.iloc[-1]), store.provenance(["BTC-USD"])
+
+
+def register(app: typer.Typer) -> None:
+    """Attach the ``stress`` and ``scenario`` groups to the main app."""
+    app.add_typer(stress_app, name="stress")
+    app.add_typer(scenario_app, name="scenario")
