@@ -1066,11 +1066,10 @@ def run_stress(
     kept = np.minimum(np.maximum(FAN_PATHS - np.concatenate([[0], np.cumsum(sizes)[:-1]]), 0),
                       sizes)  # fmt: skip
     tasks = [(data, n, days, s, int(k)) for n, s, k in zip(sizes, seeds, kept)]
-    with _dask_worker_malloc(scheduler):
-        chunks = map_chunks(
-            run_chunk, tasks, workers=workers, scheduler=scheduler, progress=progress,
-            label="chunks",
-        )  # fmt: skip
+    chunks = map_chunks(
+        run_chunk, tasks, workers=workers, scheduler=scheduler, progress=progress,
+        label="chunks",
+    )  # fmt: skip
     payload = _assemble(
         scenario, layout, chunks, paths=paths, seed=seed, days=days,
         runtime=time.perf_counter() - t0,
@@ -1078,27 +1077,6 @@ def run_stress(
     if store is not None:
         store.cache_put(CACHE_NAMESPACE, key, payload)
     return StressResult(payload, provenance)
-
-
-def _dask_worker_malloc(scheduler: str | None) -> Any:
-    """For a local Dask cluster, keep glibc's heap for the kernel's MB-sized temporaries.
-
-    Dask's nanny sets ``MALLOC_TRIM_THRESHOLD_`` in its workers, which switches off glibc's
-    dynamic mmap threshold: every temporary array then costs an mmap/munmap pair and the
-    kernel runs several times slower than in-process. A fixed 64 MB mmap threshold restores
-    in-process speed. Remote clusters keep their own configuration.
-    """
-    if scheduler != "dask-local":
-        return contextlib.nullcontext()
-    try:
-        import dask
-        import distributed  # noqa: F401  (loads its config defaults before we override one)
-    except ImportError:  # pragma: no cover - the dist extra is checked by map_chunks
-        return contextlib.nullcontext()
-    environ = "distributed.nanny.pre-spawn-environ"
-    return dask.config.set(
-        {f"{environ}.MALLOC_MMAP_THRESHOLD_": 1 << 26, f"{environ}.MALLOC_TRIM_THRESHOLD_": 1 << 28}
-    )
 
 
 def expected_losses(
