@@ -14,7 +14,7 @@ RETURN_KINDS = ("log", "simple")
 
 
 def returns(prices: pd.DataFrame | pd.Series, kind: str = "log") -> pd.DataFrame | pd.Series:
-    """Period returns between consecutive rows (the first row is dropped).
+    r"""Period returns between consecutive rows (the first row is dropped).
 
     Under the ``intersection`` calendar a return spans the gap between consecutive common
     dates, so BTC's Friday-to-Monday move is one return.
@@ -24,7 +24,7 @@ def returns(prices: pd.DataFrame | pd.Series, kind: str = "log") -> pd.DataFrame
     prices : DataFrame or Series
         Positive price levels.
     kind : {"log", "simple"}
-        ``log`` gives :math:`\\ln(p_t/p_{t-1})`, ``simple`` gives :math:`p_t/p_{t-1}-1`.
+        ``log`` gives :math:`\ln(p_t/p_{t-1})`, ``simple`` gives :math:`p_t/p_{t-1}-1`.
     """
     check_option(kind, "kind", RETURN_KINDS)
     ratio = prices / prices.shift(1)

@@ -14,11 +14,11 @@ from powderkeg.exceptions import InsufficientDataError
 from powderkeg.linkage.spurious import (
     adf_test,
     engle_granger,
-    holm,
     kpss_test,
     lead_lag_scan,
     spurious_check,
 )
+from powderkeg.stats import holm
 
 
 def _walks(n: int = 250, seed: int = 0, cointegrated: bool = False) -> pd.DataFrame:

@@ -12,15 +12,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from statsmodels.stats.multitest import multipletests
 
-from powderkeg.liquidity.beta import (
-    benjamini_hochberg,
-    holm,
-    lag_regressions,
-    liquidity_beta,
-    newey_west_lags,
-    ols_hac,
-    weekly_panel,
-)
+from powderkeg.liquidity.beta import lag_regressions, liquidity_beta, weekly_panel
+from powderkeg.stats import benjamini_hochberg, holm, newey_west_lags, ols
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +34,7 @@ def test_ols_hac_equals_statsmodels(maxlags: int) -> None:
         e[t] = 0.5 * e[t - 1] + rng.normal() * (1 + 0.5 * abs(x[t]))
     y = 0.3 + 1.5 * x + e
     X = sm.add_constant(x)
-    ours = ols_hac(y, X, maxlags)
+    ours = ols(y, X, hac_lags=maxlags)
     ref = sm.OLS(y, X).fit(cov_type="HAC", cov_kwds={"maxlags": maxlags})
     np.testing.assert_allclose(ours.params, ref.params, rtol=1e-10)
     np.testing.assert_allclose(ours.bse, ref.bse, rtol=1e-10)

@@ -77,8 +77,8 @@ class GLTResult(Result):
         """``Σ_{n>=1} J^n r = (I − J)^{-1} J r``; raises when the iteration diverges."""
         if not self.stable:
             raise InputError(
-                f"iterated leverage targeting is unstable (spectral radius {self.spectral_radius:.4f}"
-                " >= 1): the cumulative sum diverges"
+                "iterated leverage targeting is unstable (spectral radius "
+                f"{self.spectral_radius:.4f} >= 1): the cumulative sum diverges"
             )
         J, r = self.jacobian, self.direct_returns
         return np.linalg.solve(np.eye(len(r)) - J, J @ r)

@@ -38,7 +38,7 @@ from powderkeg._validation import check_float, check_int
 from powderkeg.exceptions import InsufficientDataError
 from powderkeg.linkage._bootstrap import block_indices, default_block
 from powderkeg.linkage._inputs import index_bounds, span_text
-from powderkeg.linkage._ols import newey_west_lags, ols
+from powderkeg.stats import newey_west_lags, ols
 from powderkeg.results import Provenance, Result, Summary, Table
 
 

@@ -26,7 +26,7 @@ def add_risk_blocks(ctx: ReportContext, sec: Section) -> None:
     """Append the DCC, asymmetric-beta and co-crash blocks (and headlines) to ``sec``."""
     prices = ctx.frame(list(DCC_SYMBOLS))
     start = prices.index[-1] - pd.DateOffset(years=HISTORY_YEARS)
-    rets = returns(prices.loc[prices.index >= start], "log")
+    rets = pd.DataFrame(returns(prices.loc[prices.index >= start], "log"))
     _dcc_block(sec, rets * 100.0)
     _beta_block(sec, rets)
     _tail_block(sec, rets)

@@ -43,6 +43,7 @@ from powderkeg._validation import check_float, check_int, optional_date
 from powderkeg.exceptions import InputError, InsufficientDataError
 from powderkeg.linkage.correlation import corr_pvalue, fisher_ci
 from powderkeg.results import Provenance, Result, Summary, Table
+from powderkeg.stats import holm
 
 _LEVEL_KEYS = {"1%": "99%", "5%": "95%", "10%": "90%", "2.5%": "97.5%"}
 
@@ -182,22 +183,6 @@ def engle_granger(
         "no cointegration",
         regression=trend,
     )
-
-
-def holm(pvalues: np.ndarray) -> np.ndarray:
-    r"""Holm (1979) step-down adjusted p-values.
-
-    Sort :math:`p_{(1)} \le \dots \le p_{(m)}`; :math:`\tilde p_{(i)} = \max_{k \le i}
-    \min(1, (m - k + 1) p_{(k)})`.
-    """
-    p = np.asarray(pvalues, dtype=np.float64)
-    m = len(p)
-    order = np.argsort(p, kind="stable")
-    adj = np.minimum(1.0, (m - np.arange(m)) * p[order])
-    adj = np.maximum.accumulate(adj)
-    out = np.empty(m)
-    out[order] = adj
-    return out
 
 
 @dataclass(frozen=True)

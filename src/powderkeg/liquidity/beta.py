@@ -31,100 +31,18 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from powderkeg._validation import check_float, check_int, check_option, optional_date
 from powderkeg.exceptions import InputError, InsufficientDataError
 from powderkeg.liquidity.money import reliable_stablecoin
 from powderkeg.results import Provenance, Result, Summary, Table
+from powderkeg.stats import benjamini_hochberg, holm, newey_west_lags, ols
 
 #: Optional extra regressors: name -> store symbol.
 EXTRA_REGRESSORS = {"m2": "M2SL", "stablecoin": "STABLECOIN_SUPPLY"}
 MEASURES = ("log", "level")
 SAMPLE_ON = ("publication", "wednesday")
 HEADLINE_CORRECTION = "holm"
-
-
-# --------------------------------------------------------------------------- statistics
-def newey_west_lags(nobs: int) -> int:
-    """Newey–West (1994) rule of thumb ``floor(4 (n/100)^(2/9))``."""
-    return int(np.floor(4.0 * (nobs / 100.0) ** (2.0 / 9.0)))
-
-
-@dataclass
-class OLSFit:
-    """Coefficients of one OLS fit with HAC standard errors (normal p-values)."""
-
-    params: np.ndarray
-    bse: np.ndarray
-    tvalues: np.ndarray
-    pvalues: np.ndarray
-    rsquared: float
-    nobs: int
-    maxlags: int
-
-
-def ols_hac(y: np.ndarray, X: np.ndarray, maxlags: int) -> OLSFit:
-    r"""OLS with Newey–West (Bartlett) HAC covariance.
-
-    .. math::
-        \hat V = (X'X)^{-1} \Big[\sum_t u_t^2 x_t x_t' + \sum_{l=1}^{L} w_l
-        \sum_t u_t u_{t-l} (x_t x_{t-l}' + x_{t-l} x_t')\Big] (X'X)^{-1},
-        \quad w_l = 1 - \frac{l}{L+1}
-
-    Parameters
-    ----------
-    y : ndarray of shape (n,)
-    X : ndarray of shape (n, k)
-        Includes the constant column if one is wanted.
-    maxlags : int
-        Bandwidth ``L`` (0 gives White's heteroskedasticity-robust covariance).
-
-    Returns
-    -------
-    OLSFit
-    """
-    n, k = X.shape
-    if n <= k:
-        raise InsufficientDataError(f"{n} observations for {k} coefficients")
-    xtx_inv = np.linalg.inv(X.T @ X)
-    params = xtx_inv @ (X.T @ y)
-    resid = y - X @ params
-    xu = X * resid[:, None]
-    meat = xu.T @ xu
-    for lag in range(1, maxlags + 1):
-        gamma = xu[lag:].T @ xu[:-lag]
-        meat += (1.0 - lag / (maxlags + 1.0)) * (gamma + gamma.T)
-    cov = xtx_inv @ meat @ xtx_inv
-    bse = np.sqrt(np.diag(cov))
-    tvalues = params / bse
-    pvalues = 2.0 * stats.norm.sf(np.abs(tvalues))
-    centred = y - y.mean()
-    rsq = 1.0 - float(resid @ resid) / float(centred @ centred)
-    return OLSFit(params, bse, tvalues, pvalues, rsq, n, maxlags)
-
-
-def holm(pvalues: np.ndarray) -> np.ndarray:
-    """Holm (1979) step-down adjusted p-values (family-wise error rate)."""
-    p = np.asarray(pvalues, dtype=np.float64)
-    m = len(p)
-    order = np.argsort(p, kind="mergesort")
-    adj = np.maximum.accumulate((m - np.arange(m)) * p[order])
-    out = np.empty(m)
-    out[order] = np.minimum(adj, 1.0)
-    return out
-
-
-def benjamini_hochberg(pvalues: np.ndarray) -> np.ndarray:
-    """Benjamini–Hochberg (1995) step-up adjusted p-values (false discovery rate)."""
-    p = np.asarray(pvalues, dtype=np.float64)
-    m = len(p)
-    order = np.argsort(p, kind="mergesort")
-    scaled = p[order] * m / np.arange(1, m + 1)
-    adj = np.minimum.accumulate(scaled[::-1])[::-1]
-    out = np.empty(m)
-    out[order] = np.minimum(adj, 1.0)
-    return out
 
 
 # --------------------------------------------------------------------------- data
@@ -449,7 +367,7 @@ def lag_regressions(
         X = np.column_stack([np.ones(n), data[max_lag - k : len(data) - k, 1:]])
         if not np.all(np.isfinite(X)) or not np.all(np.isfinite(y)):
             raise InsufficientDataError("missing weekly values in the regression sample")
-        fit = ols_hac(y, X, L)
+        fit = ols(y, X, hac_lags=L)
         for j, reg in enumerate(regressors, start=1):
             rows.append(
                 {
