@@ -11,10 +11,9 @@ from powderkeg.linkage.beta import asymmetric_beta
 from powderkeg.linkage.correlation import correlate, rolling_corr, rolling_corr_matrix
 from powderkeg.linkage.dcc import DCC, DCCResult
 from powderkeg.linkage.events import event_study
-from powderkeg.linkage.granger import granger
 from powderkeg.linkage.leadlag import lead_lag
 from powderkeg.linkage.partial import partial_correlation
-from powderkeg.linkage.regimes import MarkovSwitching, regimes
+from powderkeg.linkage.regimes import MarkovSwitching
 from powderkeg.linkage.spurious import spurious_check
 from powderkeg.linkage.tail import tail_dependence
 
@@ -25,10 +24,8 @@ __all__ = [
     "asymmetric_beta",
     "correlate",
     "event_study",
-    "granger",
     "lead_lag",
     "partial_correlation",
-    "regimes",
     "rolling_corr",
     "rolling_corr_matrix",
     "spurious_check",

@@ -3,11 +3,10 @@
 Examples
 --------
 >>> import powderkeg as pk
->>> pk.liquidity.net_liquidity(store).latest  # doctest: +SKIP
+>>> pk.liquidity.liquidity_beta(store, "BTC-USD")  # doctest: +SKIP
 """
 
 from powderkeg.liquidity.beta import liquidity_beta
 from powderkeg.liquidity.capital import capital_scarcity
-from powderkeg.liquidity.net_liquidity import net_liquidity
 
-__all__ = ["capital_scarcity", "liquidity_beta", "net_liquidity"]
+__all__ = ["capital_scarcity", "liquidity_beta"]
