@@ -19,7 +19,13 @@ from fastapi.responses import JSONResponse
 
 from powderkeg import __version__
 from powderkeg.api.jobs import JOB_NAMESPACE, JobManager
-from powderkeg.api.security import BodySizeLimit, check_bearer, configured_token, redact
+from powderkeg.api.security import (
+    BodySizeLimit,
+    check_bearer,
+    configured_token,
+    known_secrets,
+    redact,
+)
 from powderkeg.data.store import Store
 from powderkeg.exceptions import InputError, PowderkegError, UnknownSymbolError
 from powderkeg.results import Result, jsonable
@@ -40,7 +46,14 @@ class ApiSettings:
     max_body_bytes : int
         Largest accepted request body.
     max_paths : int
-        Largest Monte Carlo run a job may request.
+        Largest Monte Carlo run (stress paths) a job may request.
+    max_reps : int
+        Largest number of replications (PSY critical values, LPPLS fits) a job may request.
+    max_queued_jobs : int
+        Queued or running jobs allowed at once (more are refused with 429).
+    max_psy_work : int
+        Largest PSY job in ADF regressions (``reps`` x windows x lag orders); a read of
+        the statistics alone may use a hundredth of it.
     """
 
     db: str
@@ -48,6 +61,9 @@ class ApiSettings:
     import_dir: Path | None = None
     max_body_bytes: int = 1_000_000
     max_paths: int = 20_000
+    max_reps: int = 5_000
+    max_queued_jobs: int = 8
+    max_psy_work: int = 20_000_000_000
 
 
 def create_app(settings: ApiSettings) -> FastAPI:
@@ -69,10 +85,15 @@ def create_app(settings: ApiSettings) -> FastAPI:
                 found = view.cache_get(JOB_NAMESPACE, job_id)
             return found if isinstance(found, dict) else None
 
-        state["jobs"] = JobManager(persist, load)
+        state["jobs"] = JobManager(
+            persist, load, max_queued=settings.max_queued_jobs, secrets=lambda: secrets()
+        )
         yield
         state["jobs"].shutdown()
         store.close()
+
+    def secrets() -> list[str | None]:
+        return list(known_secrets(settings.token))
 
     app = FastAPI(
         title="powderkeg",
@@ -86,23 +107,50 @@ def create_app(settings: ApiSettings) -> FastAPI:
 
     @app.exception_handler(UnknownSymbolError)
     async def _unknown(request: Request, exc: UnknownSymbolError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=404)
+        return JSONResponse({"detail": redact(str(exc), secrets())}, status_code=404)
 
     @app.exception_handler(InputError)
     async def _bad_input(request: Request, exc: InputError) -> JSONResponse:
-        msg = redact(str(exc), [settings.token])
-        return JSONResponse(
-            {"detail": [{"loc": ["query"], "msg": msg, "type": "value_error"}]}, 422
-        )
+        msg = redact(str(exc), secrets())
+        loc = input_error_location(msg, list(request.query_params.keys()))
+        return JSONResponse({"detail": [{"loc": loc, "msg": msg, "type": "value_error"}]}, 422)
 
     @app.exception_handler(PowderkegError)
     async def _failed(request: Request, exc: PowderkegError) -> JSONResponse:
-        return JSONResponse({"detail": redact(str(exc), [settings.token])}, status_code=500)
+        return JSONResponse({"detail": redact(str(exc), secrets())}, status_code=500)
 
+    from powderkeg.api.dashboard import register_dashboard
+    from powderkeg.api.job_routes import register_job_routes
+    from powderkeg.api.read_routes import register_read_routes
     from powderkeg.api.routes import register_routes
 
     register_routes(app)
+    register_read_routes(app)
+    register_job_routes(app)
+    register_dashboard(app)
     return app
+
+
+def input_error_location(message: str, params: list[str]) -> list[str]:
+    """Name the argument an :class:`InputError` message is about: ``["query", name]``.
+
+    Library messages name the argument as the CLI or the Python API spells it (``--window``,
+    ``window``, ``min_window``); the first request parameter so named wins, else the message's
+    own leading option name, else just ``["query"]``.
+    """
+    import re
+
+    lowered = message.lower()
+    names = sorted(set(params), key=len, reverse=True)
+    option = [(n, f"--{n.replace('_', '-')}") for n in names]
+    bare = [(n, n) for n in names if len(n) > 1]
+    for name, spelling in option + bare:
+        if re.search(rf"(?<![\w-]){re.escape(spelling.lower())}(?![\w-])", lowered):
+            return ["query", name]
+    lead = re.match(r"^\s*(--?[a-z][a-z0-9-]*|[a-z_][a-z0-9_]*)\b", message, re.IGNORECASE)
+    if lead and (lead.group(1).startswith("-") or "_" in lead.group(1)):
+        return ["query", lead.group(1).lstrip("-").replace("-", "_")]
+    return ["query"]
 
 
 def store_view(request: Request) -> Iterator[Store]:

@@ -1,18 +1,24 @@
-"""Long jobs for the API: submitted with POST, run in a worker thread, progress exposed,
-results stored in the store's cache so they survive a restart."""
+"""Long jobs for the API.
+
+Jobs are submitted with POST, run in a worker thread, expose their progress, and are stored
+in the store's cache so they survive a restart.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
-import traceback
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from powderkeg.api.security import redact
 from powderkeg.results import jsonable
+
+log = logging.getLogger("powderkeg.api.jobs")
 
 JOB_NAMESPACE = "api-jobs"
 ProgressCallback = Callable[[int, int, str], None]
@@ -52,8 +58,18 @@ class Job:
         return jsonable(out)
 
 
+class QueueFullError(Exception):
+    """Raised by :meth:`JobManager.submit` when ``max_queued`` jobs are already pending."""
+
+
 class JobManager:
-    """Runs jobs in a small thread pool and persists finished ones through ``persist``."""
+    """Runs jobs in a small thread pool and persists them through ``persist``.
+
+    A job is persisted when submitted (``queued``) and when it ends (``finished`` or
+    ``failed``), so its record survives a restart; a record read back from the store that is
+    still ``queued`` or ``running`` belongs to a process that stopped, and is reported as
+    ``interrupted``. Error messages are redacted of ``secrets()`` (token, API keys).
+    """
 
     def __init__(
         self,
@@ -61,12 +77,14 @@ class JobManager:
         load: Callable[[str], dict[str, Any] | None],
         workers: int = 1,
         max_queued: int = 16,
+        secrets: Callable[[], list[str | None]] | None = None,
     ) -> None:
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pk-job")
         self._persist = persist
         self._load = load
+        self._secrets = secrets or (lambda: [])
         self.max_queued = max_queued
 
     def active(self) -> int:
@@ -75,10 +93,20 @@ class JobManager:
             return sum(j.status in ("queued", "running") for j in self._jobs.values())
 
     def submit(self, kind: str, parameters: dict[str, Any], func: JobFunction) -> Job:
-        """Queue ``func(progress)``; return the job record."""
+        """Queue ``func(progress)``; return the job record.
+
+        Raises
+        ------
+        QueueFullError
+            If ``max_queued`` jobs are already queued or running.
+        """
         job = Job(id=uuid.uuid4().hex, kind=kind, parameters=parameters)
         with self._lock:
+            pending = sum(j.status in ("queued", "running") for j in self._jobs.values())
+            if pending >= self.max_queued:
+                raise QueueFullError(f"{pending} jobs are already queued or running")
             self._jobs[job.id] = job
+        self._persist(job.id, job.to_dict())
         self._pool.submit(self._run, job, func)
         return job
 
@@ -92,9 +120,9 @@ class JobManager:
             job.result = jsonable(func(progress))
             job.status = "finished"
         except Exception as exc:  # the job failed; record why (no traceback to clients)
+            job.error = redact(f"{type(exc).__name__}: {exc}", self._secrets())
             job.status = "failed"
-            job.error = f"{type(exc).__name__}: {exc}"
-            traceback.print_exc()
+            log.warning("job %s (%s) failed: %s", job.id, job.kind, job.error)
         job.finished_at = dt.datetime.now(dt.UTC).isoformat()
         self._persist(job.id, job.to_dict())
 
@@ -104,7 +132,10 @@ class JobManager:
             job = self._jobs.get(job_id)
         if job is not None:
             return job.to_dict()
-        return self._load(job_id)
+        found = self._load(job_id)
+        if found is not None and found.get("status") in ("queued", "running"):
+            found = {**found, "status": "interrupted", "error": "the server stopped first"}
+        return found
 
     def shutdown(self) -> None:
         """Stop accepting jobs and wait for running ones."""

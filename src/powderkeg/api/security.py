@@ -73,6 +73,22 @@ class BodySizeLimit(BaseHTTPMiddleware):
         return response
 
 
+#: Environment variables whose values are secrets wherever they appear.
+SECRET_ENV_SUFFIXES = ("_API_KEY", "_TOKEN", "_SECRET", "_PASSWORD")
+
+
+def known_secrets(token: str | None = None) -> list[str]:
+    """The API token plus every secret-looking environment value (``FRED_API_KEY``...).
+
+    Values shorter than 8 characters are left out (they would redact ordinary words).
+    """
+    found = [token] if token else []
+    for name, value in os.environ.items():
+        if name.upper().endswith(SECRET_ENV_SUFFIXES) and len(value) >= 8:
+            found.append(value)
+    return sorted(set(found), key=len, reverse=True)
+
+
 def redact(text: str, secrets: list[str | None]) -> str:
     """Replace every configured secret in ``text`` by ``***``."""
     for secret in secrets:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from powderkeg.cli.console import CliState, stderr
+from powderkeg.cli.console import CliState, emit, stderr
 
 
 def register(app: typer.Typer) -> None:
@@ -24,11 +24,15 @@ def serve(
         str | None, typer.Option("--import-dir", help="The only directory file imports may read.")
     ] = None,
 ) -> None:
-    """Serve the JSON API (OpenAPI at /docs) and the dashboard at /.
+    """Serve the JSON API (OpenAPI at /docs and /openapi.json) and the dashboard at /.
 
-    Writes (imports, jobs) need [bold]POWDERKEG_API_TOKEN[/bold]; without it the server is read-only.
+    Binds 127.0.0.1 unless --host says otherwise. Writes (imports, jobs) need
+    [bold]POWDERKEG_API_TOKEN[/bold]; without it the server is read-only. With --json the
+    start-up line is one JSON document on stdout (url, host, port, read_only).
 
-    Example: [bold]POWDERKEG_API_TOKEN=s3cret powderkeg serve --port 8000[/bold]
+    Examples: [bold]powderkeg serve[/bold] (read-only, http://127.0.0.1:8000/) ·
+    [bold]POWDERKEG_API_TOKEN=s3cret powderkeg serve --port 8001 --import-dir ./inbox[/bold] ·
+    then [bold]curl 'http://127.0.0.1:8001/api/link/corr?a=BTC-USD&b=^IXIC&window=30'[/bold]
     """
     import uvicorn
 
@@ -38,6 +42,17 @@ def serve(
     state: CliState = ctx.obj
     settings = settings_from_env(state.db or str(config.default_db_path()), import_dir)
     mode = "read-write (token set)" if settings.token else "read-only (no POWDERKEG_API_TOKEN)"
-    if not state.quiet:
+    if state.json:
+        emit(
+            {
+                "url": f"http://{host}:{port}/",
+                "host": host,
+                "port": port,
+                "read_only": settings.token is None,
+                "docs": f"http://{host}:{port}/docs",
+            },
+            state,
+        )
+    elif not state.quiet:
         stderr.print(f"powderkeg API on http://{host}:{port}  [{mode}]")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")

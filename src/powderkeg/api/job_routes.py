@@ -1,0 +1,242 @@
+"""POST endpoints for long jobs (token required); poll ``GET /api/jobs/{id}`` for the result.
+
+A job's ``result`` is exactly the ``to_dict()`` document the matching CLI command prints with
+``--json``. Run sizes are capped by :class:`~powderkeg.api.app.ApiSettings` (``max_reps``,
+``max_paths``); a larger request is refused with 422 naming the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+from fastapi import FastAPI, HTTPException, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from powderkeg.api import analytics
+from powderkeg.api.app import TokenDep
+from powderkeg.api.jobs import JobFunction, ProgressCallback, QueueFullError
+
+DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+
+
+class JobAccepted(BaseModel):
+    """The answer to a job submission."""
+
+    id: str = Field(description="Job id; poll GET /api/jobs/{id}.")
+    kind: str
+    status: str
+    location: str = Field(description="The URL to poll.")
+
+
+class PsyJobRequest(BaseModel):
+    """A PSY GSADF run with simulated critical values (as ``powderkeg bubble psy``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    symbol: str = Field(min_length=1, max_length=40, examples=["BTC-USD"])
+    freq: Literal["D", "W", "M"] = "D"
+    min_window: int | None = Field(default=None, ge=3, le=100_000)
+    lags: int = Field(default=0, ge=0, le=24)
+    ic: Literal["aic", "bic"] | None = None
+    trend: Literal["c", "ct"] = "c"
+    cv: Literal["mc", "wild"] = "mc"
+    reps: int = Field(default=2000, ge=10, description="Replications (at most max_reps).")
+    seed: int = Field(default=1, ge=0, le=2**32 - 1)
+    level: Literal["90%", "95%", "99%"] = "95%"
+    min_duration: int | None = Field(default=None, ge=1, le=10_000)
+    start: str | None = Field(default=None, pattern=DATE_PATTERN)
+    asof: str | None = Field(default=None, pattern=DATE_PATTERN)
+    log: bool = True
+
+
+class StressJobRequest(BaseModel):
+    """A Monte Carlo stress run of a built-in scenario (as ``powderkeg stress run``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    scenario: str = Field(
+        min_length=1, max_length=60, pattern=r"^[a-z0-9][a-z0-9-]*$", examples=["ai-correction"]
+    )
+    paths: int = Field(default=10_000, ge=1, description="Monte Carlo paths (at most max_paths).")
+    seed: int = Field(default=1, ge=0, le=2**32 - 1)
+    days: int | None = Field(default=None, ge=1, le=3650)
+    chunk: int = Field(default=1000, ge=1, le=100_000)
+
+
+class LpplsJobRequest(BaseModel):
+    """The LPPLS confidence indicator (as ``powderkeg bubble lppls --confidence``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    symbol: str = Field(min_length=1, max_length=40, examples=["NVDA"])
+    end: str | None = Field(default=None, pattern=DATE_PATTERN)
+    window: int = Field(default=120, ge=12, le=2000, description="Largest window (obs).")
+    smallest: int = Field(default=30, ge=12, le=2000)
+    step: int = Field(default=5, ge=1, le=500)
+    days: int = Field(default=60, ge=1, le=2000, description="End dates: the last N obs.")
+    outer_step: int = Field(default=1, ge=1, le=500)
+    starts: int = Field(default=4, ge=1, le=32, description="Nelder-Mead starts per fit.")
+    seed: int = Field(default=1, ge=0, le=2**32 - 1)
+
+
+def too_large(field: str, value: int, limit: int) -> HTTPException:
+    """A 422 in FastAPI's validation shape for a run larger than the server allows."""
+    return HTTPException(
+        422,
+        detail=[
+            {
+                "loc": ["body", field],
+                "msg": f"{field}={value} exceeds this server's limit of {limit}",
+                "type": "less_than_equal",
+                "ctx": {"le": limit},
+            }
+        ],
+    )
+
+
+def submit_job(
+    request: Request,
+    response: Response,
+    kind: str,
+    parameters: dict[str, Any],
+    work: Callable[[Any, ProgressCallback], Any],
+) -> JobAccepted:
+    """Queue ``work(store_view, progress)`` (which returns a Result) as a job.
+
+    The job opens its own view of the shared store in the worker thread, so writes (cached
+    critical values) and reads stay on one DuckDB connection per thread.
+    """
+    runtime = request.app.state.runtime
+    store = runtime["store"]
+
+    def run(progress: ProgressCallback) -> dict[str, Any]:
+        with store.thread_view() as view:
+            result = work(view, progress)
+        payload: dict[str, Any] = result.to_dict()
+        return payload
+
+    func: JobFunction = run
+    try:
+        job = runtime["jobs"].submit(kind, parameters, func)
+    except QueueFullError as exc:
+        raise HTTPException(429, f"too many jobs: {exc}; retry later") from None
+    location = f"/api/jobs/{job.id}"
+    response.headers["Location"] = location
+    return JobAccepted(id=job.id, kind=kind, status=job.status, location=location)
+
+
+def available_scenarios() -> list[str]:
+    """Names of the built-in stress scenarios."""
+    from powderkeg.contagion.scenario_spec import builtin_names
+
+    return list(builtin_names())
+
+
+def register_job_routes(app: FastAPI) -> None:
+    """Attach the job submission endpoints to ``app``."""
+    limits = app.state.settings
+    kinds: list[dict[str, str]] = [
+        {"kind": "stress", "title": "Stress scenario", "path": "/api/jobs/stress"},
+        {"kind": "bubble-psy", "title": "PSY critical values", "path": "/api/jobs/bubble/psy"},
+        {"kind": "bubble-lppls", "title": "LPPLS confidence", "path": "/api/jobs/bubble/lppls"},
+    ]
+
+    @app.get("/api/jobs", tags=["jobs"])
+    def list_job_kinds() -> dict[str, Any]:
+        """The job kinds this server runs, the shipped stress scenarios and the run limits."""
+        return {
+            "kinds": kinds,
+            "scenarios": available_scenarios(),
+            "limits": {
+                "max_reps": limits.max_reps,
+                "max_paths": limits.max_paths,
+                "max_queued_jobs": limits.max_queued_jobs,
+            },
+        }
+
+    @app.post("/api/jobs/bubble/psy", tags=["jobs"], status_code=202)
+    def submit_psy(
+        request: Request, response: Response, body: PsyJobRequest, _auth: TokenDep
+    ) -> JobAccepted:
+        """Run PSY with Monte Carlo or wild-bootstrap critical values (stored for reuse).
+
+        Afterwards ``GET /api/bubble/psy`` with the same settings answers from the store.
+        """
+        if body.reps > limits.max_reps:
+            raise too_large("reps", body.reps, limits.max_reps)
+        params = body.model_dump()
+        sizing = {k: params[k] for k in ("freq", "min_window", "lags", "ic", "trend", "start")}
+        with request.app.state.runtime["store"].thread_view() as view:
+            cost = (
+                analytics.psy_work(view, body.symbol, asof=body.asof, log=body.log, **sizing)
+                * body.reps
+            )
+        if cost > limits.max_psy_work:
+            raise too_large("reps", body.reps, body.reps * limits.max_psy_work // cost)
+
+        def work(view: Any, progress: ProgressCallback) -> Any:
+            return analytics.bubble_psy(view, progress=progress, **params)
+
+        return submit_job(request, response, "bubble-psy", params, work)
+
+    @app.get("/api/stress/scenarios", tags=["contagion"])
+    def stress_scenarios() -> dict[str, Any]:
+        """The built-in stress scenarios (as ``stress list``)."""
+        return analytics.stress_scenarios().to_dict()
+
+    @app.post("/api/jobs/stress", tags=["jobs"], status_code=202)
+    def submit_stress(
+        request: Request, response: Response, body: StressJobRequest, _auth: TokenDep
+    ) -> JobAccepted:
+        """Run a stress scenario by Monte Carlo (as ``stress run``; cached in the store)."""
+        if body.paths > limits.max_paths:
+            raise too_large("paths", body.paths, limits.max_paths)
+        if body.scenario not in available_scenarios():
+            raise HTTPException(
+                422,
+                detail=[
+                    {
+                        "loc": ["body", "scenario"],
+                        "msg": "scenario must be one of: " + ", ".join(available_scenarios()),
+                        "type": "enum",
+                    }
+                ],
+            )
+        params = body.model_dump()
+
+        def work(view: Any, progress: ProgressCallback) -> Any:
+            return analytics.stress_run(view, progress=progress, **params)
+
+        return submit_job(request, response, "stress", params, work)
+
+    @app.post("/api/jobs/bubble/lppls", tags=["jobs"], status_code=202)
+    def submit_lppls(
+        request: Request, response: Response, body: LpplsJobRequest, _auth: TokenDep
+    ) -> JobAccepted:
+        """LPPLS confidence indicator over nested windows (as ``bubble lppls --confidence``).
+
+        The number of fits (end dates x nested windows) is capped by ``max_reps``.
+        """
+        fits = analytics.lppls_fits(
+            body.window, body.smallest, body.step, body.days, body.outer_step
+        )
+        if fits > limits.max_reps:
+            raise HTTPException(
+                422,
+                detail=[
+                    {
+                        "loc": ["body", "days"],
+                        "msg": f"{fits} LPPLS fits (end dates x nested windows) exceed this "
+                        f"server's limit of {limits.max_reps}: lower days, raise outer_step "
+                        "or step",
+                        "type": "less_than_equal",
+                    }
+                ],
+            )
+        params = body.model_dump()
+        args = {k: v for k, v in params.items() if k != "starts"}
+
+        def work(view: Any, progress: ProgressCallback) -> Any:
+            return analytics.bubble_lppls(
+                view, confidence=True, n_starts=body.starts, progress=progress, **args
+            )
+
+        return submit_job(request, response, "bubble-lppls", params, work)

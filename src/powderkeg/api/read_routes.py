@@ -1,0 +1,475 @@
+"""GET endpoints for every analytic; query parameters mirror the CLI options.
+
+``GET /api/link/corr?a=BTC-USD&b=^IXIC&window=30&asof=2025-12-10`` returns the document that
+``powderkeg --json link corr BTC-USD ^IXIC --window 30 --asof 2025-12-10`` prints. Options
+that are repeatable on the CLI (``--control``, ``--lag``, ``--extra``) are repeated query
+parameters (``?control=DGS10&control=DTWEXBGS``); multi-symbol commands take ``symbols``
+repeated the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import FastAPI, HTTPException, Query, Request
+
+from powderkeg.api import analytics
+from powderkeg.api.app import StoreDep, result_json
+
+Date = Annotated[
+    str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}$", description="A date, YYYY-MM-DD.")
+]
+Symbol = Annotated[str, Query(min_length=1, max_length=40, description="A stored symbol.")]
+Calendar = Annotated[
+    str,
+    Query(
+        min_length=1,
+        max_length=20,
+        description="intersection (default), union-ffill, or an exchange code such as XNYS.",
+    ),
+]
+SymbolList = Annotated[
+    list[str], Query(min_length=2, max_length=12, description="Repeat: symbols=A&symbols=B.")
+]
+Controls = Annotated[
+    list[str] | None,
+    Query(max_length=8, description="Control series (repeatable), or NETLIQ."),
+]
+Dating = Annotated[Literal["publication", "observation"] | None, Query()]
+Seed = Annotated[int, Query(ge=0, le=2**32 - 1)]
+Bootstrap = Annotated[int, Query(ge=0, le=2000, description="Resamples (0 = none).")]
+HacLags = Annotated[int | None, Query(ge=0, le=100)]
+Start = Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}$", description="First date.")]
+
+CV_NOT_CACHED = (
+    "critical values for these settings are not computed yet: submit POST /api/jobs/bubble/psy "
+    "with the same settings (token required), or ask for cv=none"
+)
+
+
+def register_read_routes(app: FastAPI) -> None:
+    """Attach the analytics endpoints to ``app``."""
+
+    # ------------------------------------------------------------------------- linkage
+    @app.get("/api/link/corr", tags=["linkage"])
+    def link_corr(
+        store: StoreDep,
+        a: Symbol,
+        b: Symbol,
+        window: Annotated[
+            str,
+            Query(
+                pattern=r"^(\d{1,5}|\d{1,4}[DWMY])$",
+                description="Observations (30) or a calendar span (90D, 13W, 3M, 1Y).",
+            ),
+        ] = "30",
+        method: Literal["pearson", "spearman", "kendall"] = "pearson",
+        on: Literal["returns", "levels"] = "returns",
+        returns: Literal["log", "simple"] = "log",
+        calendar: Calendar = "intersection",
+        asof: Date = None,
+        ewma_halflife: Annotated[float | None, Query(gt=0, le=10_000)] = None,
+    ) -> dict[str, Any]:
+        """Rolling correlation of two series (as ``link corr``)."""
+        return result_json(
+            analytics.link_corr(
+                store,
+                a,
+                b,
+                window=window,
+                method=method,
+                on=on,
+                returns_kind=returns,
+                calendar=calendar,
+                asof=asof,
+                ewma_halflife=ewma_halflife,
+            )
+        )
+
+    @app.get("/api/link/spurious", tags=["linkage"])
+    def link_spurious(
+        store: StoreDep,
+        a: Symbol,
+        b: Symbol,
+        window: Annotated[int, Query(ge=10, le=10_000)] = 63,
+        asof: Date = None,
+        max_lag: Annotated[int, Query(ge=0, le=60)] = 5,
+        calendar: Calendar = "intersection",
+    ) -> dict[str, Any]:
+        """Is a level correlation spurious? (as ``link spurious``)."""
+        return result_json(
+            analytics.link_spurious(
+                store, a, b, window=window, asof=asof, max_lag=max_lag, calendar=calendar
+            )
+        )
+
+    @app.get("/api/link/claims", tags=["linkage"])
+    def link_claims(
+        store: StoreDep,
+        name: Annotated[
+            str, Query(pattern=r"^[a-z0-9][a-z0-9-]{0,40}$", description="A shipped claims file.")
+        ] = "press-2025",
+        asof: Date = None,
+    ) -> dict[str, Any]:
+        """Check a shipped claims file against the store (as ``link claims NAME``)."""
+        return result_json(analytics.link_claims(store, name, asof=asof))
+
+    @app.get("/api/link/beta", tags=["linkage"])
+    def link_beta(
+        store: StoreDep,
+        asset: Symbol,
+        market: Symbol,
+        threshold: Annotated[float, Query(ge=-1, le=1)] = 0.0,
+        hac_lags: HacLags = None,
+        bootstrap: Bootstrap = 0,
+        seed: Seed = 0,
+        start: Start = None,
+        asof: Date = None,
+        calendar: Calendar = "intersection",
+    ) -> dict[str, Any]:
+        """Up- and down-market betas (as ``link beta``)."""
+        return result_json(
+            analytics.link_beta(
+                store,
+                asset,
+                market,
+                threshold=threshold,
+                hac_lags=hac_lags,
+                bootstrap=bootstrap,
+                seed=seed,
+                start=start,
+                asof=asof,
+                calendar=calendar,
+            )
+        )
+
+    @app.get("/api/link/tail", tags=["linkage"])
+    def link_tail(
+        store: StoreDep,
+        a: Symbol,
+        b: Symbol,
+        q: Annotated[float, Query(gt=0, lt=0.5)] = 0.05,
+        window: Annotated[int, Query(ge=0, le=10_000)] = 250,
+        bootstrap: Bootstrap = 200,
+        seed: Seed = 0,
+        start: Start = None,
+        asof: Date = None,
+        calendar: Calendar = "intersection",
+    ) -> dict[str, Any]:
+        """Lower-tail dependence (as ``link tail``)."""
+        return result_json(
+            analytics.link_tail(
+                store,
+                a,
+                b,
+                q=q,
+                window=window,
+                bootstrap=bootstrap,
+                seed=seed,
+                start=start,
+                asof=asof,
+                calendar=calendar,
+            )
+        )
+
+    @app.get("/api/link/leadlag", tags=["linkage"])
+    def link_leadlag(
+        store: StoreDep,
+        a: Symbol,
+        b: Symbol,
+        max_lag: Annotated[int, Query(ge=1, le=60)] = 10,
+        start: Start = None,
+        asof: Date = None,
+        calendar: Calendar = "intersection",
+    ) -> dict[str, Any]:
+        """Cross-correlations over ±k lags (as ``link leadlag``)."""
+        return result_json(
+            analytics.link_leadlag(
+                store, a, b, max_lag=max_lag, start=start, asof=asof, calendar=calendar
+            )
+        )
+
+    @app.get("/api/link/granger", tags=["linkage"])
+    def link_granger(
+        store: StoreDep,
+        a: Symbol,
+        b: Symbol,
+        control: Controls = None,
+        max_lag: Annotated[int, Query(ge=1, le=30)] = 10,
+        lag: Annotated[list[int] | None, Query(max_length=30)] = None,
+        select: Literal["aic", "bic", "max"] = "aic",
+        hac: bool = False,
+        hac_lags: HacLags = None,
+        control_dating: Dating = None,
+        start: Start = None,
+        asof: Date = None,
+        calendar: Calendar = "intersection",
+    ) -> dict[str, Any]:
+        """Granger causality in both directions (as ``link granger``)."""
+        return result_json(
+            analytics.link_granger(
+                store,
+                a,
+                b,
+                controls=control or (),
+                max_lag=max_lag,
+                lags=lag,
+                select=select,
+                hac=hac,
+                hac_lags=hac_lags,
+                control_dating=control_dating,
+                start=start,
+                asof=asof,
+                calendar=calendar,
+            )
+        )
+
+    @app.get("/api/link/partial", tags=["linkage"])
+    def link_partial(
+        store: StoreDep,
+        a: Symbol,
+        b: Symbol,
+        control: Annotated[list[str], Query(min_length=1, max_length=8)],
+        control_dating: Dating = None,
+        start: Start = None,
+        asof: Date = None,
+        calendar: Calendar = "intersection",
+    ) -> dict[str, Any]:
+        """Correlation after regressing out controls (as ``link partial``)."""
+        return result_json(
+            analytics.link_partial(
+                store,
+                a,
+                b,
+                controls=control,
+                control_dating=control_dating,
+                start=start,
+                asof=asof,
+                calendar=calendar,
+            )
+        )
+
+    @app.get("/api/link/event", tags=["linkage"])
+    def link_event(
+        store: StoreDep,
+        symbols: Annotated[list[str], Query(min_length=1, max_length=12)],
+        date: Annotated[str, Query(pattern=r"^\d{4}-\d{2}-\d{2}$")],
+        market: Symbol = "^GSPC",
+        estimation: Annotated[int, Query(ge=10, le=2000)] = 120,
+        window: Annotated[str, Query(pattern=r"^ ?-?\d{1,3} ?, ?-?\d{1,3} ?$")] = "-1,5",
+        gap: Annotated[int, Query(ge=0, le=250)] = 0,
+        start: Start = None,
+        asof: Date = None,
+        calendar: Calendar = "intersection",
+    ) -> dict[str, Any]:
+        """Market-model abnormal returns around a date (as ``link event``)."""
+        return result_json(
+            analytics.link_event(
+                store,
+                symbols,
+                date=date,
+                market=market,
+                estimation=estimation,
+                window=window,
+                gap=gap,
+                start=start,
+                asof=asof,
+                calendar=calendar,
+            )
+        )
+
+    @app.get("/api/link/dcc", tags=["linkage"])
+    def link_dcc(
+        store: StoreDep,
+        symbols: SymbolList,
+        asymmetric: bool = False,
+        dist: Literal["normal", "t"] = "normal",
+        mean: Literal["constant", "zero"] = "constant",
+        start: Start = None,
+        asof: Date = None,
+        forecast: Annotated[int | None, Query(ge=1, le=1000)] = None,
+        calendar: Calendar = "intersection",
+    ) -> dict[str, Any]:
+        """DCC/ADCC-GARCH(1,1) conditional correlations (as ``link dcc``)."""
+        return result_json(
+            analytics.link_dcc(
+                store,
+                symbols,
+                asymmetric=asymmetric,
+                dist=dist,
+                mean=mean,
+                start=start,
+                asof=asof,
+                forecast=forecast,
+                calendar=calendar,
+            )
+        )
+
+    @app.get("/api/link/regimes", tags=["linkage"])
+    def link_regimes(
+        store: StoreDep,
+        a: Symbol,
+        b: Symbol,
+        window: Annotated[int, Query(ge=5, le=2000)] = 60,
+        on: Literal["corr", "vol"] = "corr",
+        start: Start = None,
+        asof: Date = None,
+        calendar: Calendar = "intersection",
+    ) -> dict[str, Any]:
+        """Two-state Markov regimes of the link (as ``link regimes``)."""
+        return result_json(
+            analytics.link_regimes(
+                store, a, b, window=window, on=on, start=start, asof=asof, calendar=calendar
+            )
+        )
+
+    # ------------------------------------------------------------------------- bubbles
+    @app.get(
+        "/api/bubble/psy",
+        tags=["bubbles"],
+        responses={409: {"description": "Critical values not computed yet (submit the job)."}},
+    )
+    def bubble_psy(
+        request: Request,
+        store: StoreDep,
+        symbol: Symbol,
+        freq: Literal["D", "W", "M"] = "D",
+        min_window: Annotated[int | None, Query(ge=3, le=100_000)] = None,
+        lags: Annotated[int, Query(ge=0, le=24)] = 0,
+        ic: Literal["aic", "bic"] | None = None,
+        trend: Literal["c", "ct"] = "c",
+        cv: Annotated[
+            Literal["mc", "wild", "none"],
+            Query(description="mc/wild read stored critical values (see the job); none skips."),
+        ] = "mc",
+        reps: Annotated[int, Query(ge=10, le=1_000_000)] = 2000,
+        seed: Seed = 1,
+        level: Literal["90%", "95%", "99%"] = "95%",
+        min_duration: Annotated[int | None, Query(ge=1, le=10_000)] = None,
+        start: Start = None,
+        asof: Date = None,
+        log: bool = True,
+    ) -> dict[str, Any]:
+        """PSY GSADF/BSADF (as ``bubble psy``) with critical values read from the store.
+
+        A read never starts a simulation: with ``cv=mc`` or ``cv=wild`` the critical values
+        must already be stored (run ``powderkeg bubble psy`` or ``POST /api/jobs/bubble/psy``
+        with the same settings), otherwise the answer is 409.
+        """
+        limit = request.app.state.settings.max_psy_work // 100
+        work = analytics.psy_work(
+            store,
+            symbol,
+            freq=freq,
+            min_window=min_window,
+            lags=lags,
+            ic=ic,
+            trend=trend,
+            start=start,
+            asof=asof,
+            log=log,
+        )
+        if work > limit:
+            raise HTTPException(
+                422,
+                detail=[
+                    {
+                        "loc": ["query", "min_window"],
+                        "msg": f"{work} ADF regressions exceed this server's read limit of "
+                        f"{limit}: raise min_window, shorten the sample or use freq=W",
+                        "type": "value_error",
+                    }
+                ],
+            )
+        try:
+            result = analytics.bubble_psy(
+                analytics.CacheOnlyStore(store),
+                symbol,
+                freq=freq,
+                min_window=min_window,
+                lags=lags,
+                ic=ic,
+                trend=trend,
+                cv=cv,
+                reps=reps,
+                seed=seed,
+                level=level,
+                min_duration=min_duration,
+                start=start,
+                asof=asof,
+                log=log,
+            )
+        except analytics.CriticalValuesNotCachedError:
+            raise HTTPException(409, CV_NOT_CACHED) from None
+        return result_json(result)
+
+    @app.get("/api/bubble/lppls", tags=["bubbles"])
+    def bubble_lppls(
+        store: StoreDep,
+        symbol: Symbol,
+        end: Date = None,
+        window: Annotated[int, Query(ge=12, le=2000)] = 120,
+        starts: Annotated[int, Query(ge=1, le=32, description="Nelder-Mead starts.")] = 4,
+        seed: Seed = 1,
+    ) -> dict[str, Any]:
+        """One LPPLS fit of the last ``window`` prices (as ``bubble lppls``).
+
+        The confidence indicator (hundreds of fits) is a job: ``POST /api/jobs/bubble/lppls``.
+        """
+        return result_json(
+            analytics.bubble_lppls(
+                store, symbol, end=end, window=window, n_starts=starts, seed=seed
+            )
+        )
+
+    # ----------------------------------------------------------------------- liquidity
+    @app.get("/api/liq/net", tags=["liquidity"])
+    def liq_net(store: StoreDep, start: Start = None, asof: Date = None) -> dict[str, Any]:
+        """Fed net liquidity = WALCL − TGA − RRP (as ``liq net``)."""
+        return result_json(analytics.liq_net(store, start=start, asof=asof))
+
+    @app.get("/api/liq/beta", tags=["liquidity"])
+    def liq_beta(
+        store: StoreDep,
+        symbol: Symbol = "BTC-USD",
+        max_lag_weeks: Annotated[int, Query(ge=0, le=52)] = 12,
+        start: Start = None,
+        asof: Date = None,
+        extra: Annotated[list[Literal["m2", "stablecoin"]] | None, Query(max_length=2)] = None,
+        hac_lags: HacLags = None,
+        alpha: Annotated[float, Query(gt=0, lt=1)] = 0.05,
+        measure: Literal["log", "level"] = "log",
+        sample_on: Literal["publication", "wednesday"] = "publication",
+    ) -> dict[str, Any]:
+        """Weekly liquidity beta at lags 0..N (as ``liq beta``)."""
+        return result_json(
+            analytics.liq_beta(
+                store,
+                symbol,
+                max_lag_weeks=max_lag_weeks,
+                start=start,
+                asof=asof,
+                extras=extra or (),
+                hac_lags=hac_lags,
+                alpha=alpha,
+                measure=measure,
+                sample_on=sample_on,
+            )
+        )
+
+    @app.get("/api/liq/money", tags=["liquidity"])
+    def liq_money(store: StoreDep, asof: Date = None) -> dict[str, Any]:
+        """M2 and stablecoin supply growth (as ``liq money``)."""
+        return result_json(analytics.liq_money(store, asof=asof))
+
+    @app.get("/api/liq/capital", tags=["liquidity"])
+    def liq_capital(
+        store: StoreDep,
+        window: Annotated[int, Query(ge=5, le=2520)] = 63,
+        asof: Date = None,
+        min_score: Annotated[float, Query(ge=0, le=5)] = 4.0,
+    ) -> dict[str, Any]:
+        """Capital-scarcity ('reverse QE') monitor (as ``liq capital``)."""
+        return result_json(
+            analytics.liq_capital(store, window=window, asof=asof, min_score=min_score)
+        )
