@@ -77,7 +77,7 @@ def section(ctx: ReportContext) -> Section | None:
     sec.headlines.append(
         Headline(
             "Mining vs AI per MWh (all-in)",
-            f"${m.all_in_margin_usd_mwh:,.0f} vs ${a.all_in_margin_usd_mwh:,.0f}",
+            f"{_usd(m.all_in_margin_usd_mwh)} vs {_usd(a.all_in_margin_usd_mwh)}",
             f"{better} earns more per MWh; AI matches mining at "
             f"${t['gpu_hour_price_all_in']:.2f}/GPU-h, mining wins back above BTC "
             f"${t['btc_price_all_in']:,.0f}.",
@@ -109,7 +109,7 @@ def section(ctx: ReportContext) -> Section | None:
         sec.headlines.append(
             Headline(
                 "GPU lease NPV, base vs ai-correction",
-                f"${lres.base.npv / 1e6:,.1f}m vs ${stressed.npv / 1e6:,.1f}m",
+                f"{_usd_m(lres.base.npv)} vs {_usd_m(stressed.npv)}",
                 f"Example {lease.name}: IRR {lres.base.irr:.1%} -> {stressed.irr:.1%} under "
                 "the rent, utilisation and default stress.",
             )
@@ -128,3 +128,13 @@ def section(ctx: ReportContext) -> Section | None:
         + table.to_html(classes="pk-table", border=0, index=False, escape=True)
     )
     return sec
+
+
+def _usd(value: float) -> str:
+    """Dollars with the sign before the symbol: ``-$36``."""
+    return f"{'-' if value < 0 else ''}${abs(value):,.0f}"
+
+
+def _usd_m(value: float) -> str:
+    """Dollar millions with the sign before the symbol: ``-$1.8m``."""
+    return f"{'-' if value < 0 else ''}${abs(value) / 1e6:,.1f}m"
