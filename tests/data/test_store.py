@@ -271,7 +271,7 @@ def test_list_series_and_provenance(real_store: Store) -> None:
     prov = real_store.provenance(["WALCL", "BTC-USD"])
     assert [p["symbol"] for p in prov] == ["BTC-USD", "WALCL"]
     assert prov[1]["source"].endswith("datapackage.json#walcl")
-    assert prov[1]["fetched_at"] is not None
+    assert prov[1]["fetched_at"] == real_store.ingests()["finished_at"].max().to_pydatetime()
 
 
 def test_delete(store: Store) -> None:
