@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,6 +13,18 @@ from fastapi.testclient import TestClient
 from powderkeg.api.app import ApiSettings, create_app
 
 TOKEN = "pk-test-7f3a9c-secret-token"
+
+#: Keys that differ between two identical runs (timings), dropped when comparing outputs.
+VOLATILE_KEYS = frozenset({"runtime_s", "compute_s", "elapsed_s", "timing", "timings"})
+
+
+def strip_volatile(payload: Any) -> Any:
+    """Return ``payload`` without volatile keys (timings), recursively."""
+    if isinstance(payload, dict):
+        return {k: strip_volatile(v) for k, v in payload.items() if k not in VOLATILE_KEYS}
+    if isinstance(payload, list):
+        return [strip_volatile(v) for v in payload]
+    return payload
 
 
 @pytest.fixture(scope="session")

@@ -10,10 +10,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from powderkeg.api.analytics import strip_volatile
 from powderkeg.api.app import ApiSettings, create_app
 from powderkeg.cli.main import run
-from tests.api.conftest import TOKEN, auth
+from tests.api.conftest import TOKEN, auth, strip_volatile
 
 PSY = {"symbol": "NVDA", "freq": "W", "reps": 40, "seed": 11, "cv": "mc"}
 
@@ -93,13 +92,13 @@ def test_unknown_symbol_is_404_at_submission(writer: TestClient) -> None:
 
 
 def test_failed_job_reports_error(writer: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    from powderkeg.api import analytics
     from powderkeg.exceptions import ConvergenceError
+    from powderkeg.service import bubble
 
     def fail(*args: Any, **kwargs: Any) -> Any:
         raise ConvergenceError("the simulation diverged")
 
-    monkeypatch.setattr(analytics, "bubble_psy", fail)
+    monkeypatch.setattr(bubble, "psy", fail)
     r = writer.post("/api/jobs/bubble/psy", json=PSY, headers=auth())
     job = wait(writer, r.json()["id"])
     assert job["status"] == "failed"

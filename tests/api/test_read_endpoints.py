@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from powderkeg.api.analytics import strip_volatile
 from powderkeg.cli.main import run
+from tests.api.conftest import strip_volatile
 
 #: (API URL, CLI arguments after ``--json``) pairs over the real reference data.
 PAIRS = [
@@ -79,6 +79,50 @@ PAIRS = [
     ),
     ("/api/liq/money?asof=2025-12-10", ["liq", "money", "--asof", "2025-12-10"]),
     ("/api/liq/capital?window=126", ["liq", "capital", "--window", "126"]),
+    (
+        "/api/bubble/gauge?asof=2025-12-10&psy=false&lppls_days=1&fundamentals=example",
+        [
+            "bubble",
+            "gauge",
+            "--asof",
+            "2025-12-10",
+            "--no-psy",
+            "--lppls-days",
+            "1",
+            "--fundamentals",
+            "example",
+        ],
+    ),
+    (
+        "/api/bubble/signals?symbol=^IXIC&lppls=false&reps=50&start=1990-01-01",
+        ["bubble", "signals", "^IXIC", "--no-lppls", "--reps", "50", "--start", "1990-01-01"],
+    ),
+    (
+        "/api/energy/mining-vs-ai?asof=2024-11-12&hashrate=733.11&fees=0.155",
+        [
+            "energy",
+            "mining-vs-ai",
+            "--asof",
+            "2024-11-12",
+            "--hashrate",
+            "733.11",
+            "--fees",
+            "0.155",
+        ],
+    ),
+    (
+        "/api/energy/mining-vs-ai?btc_price=100000&difficulty=150&power_price=45",
+        [
+            "energy",
+            "mining-vs-ai",
+            "--btc-price",
+            "100000",
+            "--difficulty",
+            "150",
+            "--power-price",
+            "45",
+        ],
+    ),
 ]
 
 #: Commands that open the store for writing (a cache, the default mode), run on a copy first.

@@ -107,12 +107,12 @@ def test_no_secret_in_responses_or_logs(
             )
             bodies.append(r.text)
         # a failing job whose exception message quotes the token: stored and served redacted
-        from powderkeg.api import analytics
+        from powderkeg.service import bubble
 
         def leak(*args: object, **kwargs: object) -> object:
             raise RuntimeError(f"could not authenticate with {TOKEN} and {fred_key}")
 
-        monkeypatch.setattr(analytics, "bubble_psy", leak)
+        monkeypatch.setattr(bubble, "psy", leak)
         r = client.post("/api/jobs/bubble/psy", json={"symbol": "NVDA", "reps": 20}, headers=auth())
         job_id = r.json()["id"]
         import time

@@ -13,9 +13,9 @@ from typing import Any, Literal
 from fastapi import FastAPI, HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from powderkeg.api import analytics
 from powderkeg.api.app import TokenDep
 from powderkeg.api.jobs import JobFunction, ProgressCallback, QueueFullError
+from powderkeg.service import bubble, stress
 
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 
@@ -166,21 +166,21 @@ def register_job_routes(app: FastAPI) -> None:
         sizing = {k: params[k] for k in ("freq", "min_window", "lags", "ic", "trend", "start")}
         with request.app.state.runtime["store"].thread_view() as view:
             cost = (
-                analytics.psy_work(view, body.symbol, asof=body.asof, log=body.log, **sizing)
+                bubble.psy_work(view, body.symbol, asof=body.asof, log=body.log, **sizing)
                 * body.reps
             )
         if cost > limits.max_psy_work:
             raise too_large("reps", body.reps, body.reps * limits.max_psy_work // cost)
 
         def work(view: Any, progress: ProgressCallback) -> Any:
-            return analytics.bubble_psy(view, progress=progress, **params)
+            return bubble.psy(view, progress=progress, **params)
 
         return submit_job(request, response, "bubble-psy", params, work)
 
     @app.get("/api/stress/scenarios", tags=["contagion"])
     def stress_scenarios() -> dict[str, Any]:
         """The built-in stress scenarios (as ``stress list``)."""
-        return analytics.stress_scenarios().to_dict()
+        return stress.scenarios().to_dict()
 
     @app.post("/api/jobs/stress", tags=["jobs"], status_code=202)
     def submit_stress(
@@ -203,7 +203,7 @@ def register_job_routes(app: FastAPI) -> None:
         params = body.model_dump()
 
         def work(view: Any, progress: ProgressCallback) -> Any:
-            return analytics.stress_run(view, progress=progress, **params)
+            return stress.run(view, progress=progress, **params)
 
         return submit_job(request, response, "stress", params, work)
 
@@ -215,9 +215,7 @@ def register_job_routes(app: FastAPI) -> None:
 
         The number of fits (end dates x nested windows) is capped by ``max_reps``.
         """
-        fits = analytics.lppls_fits(
-            body.window, body.smallest, body.step, body.days, body.outer_step
-        )
+        fits = bubble.lppls_fits(body.window, body.smallest, body.step, body.days, body.outer_step)
         if fits > limits.max_reps:
             raise HTTPException(
                 422,
@@ -235,7 +233,7 @@ def register_job_routes(app: FastAPI) -> None:
         args = {k: v for k, v in params.items() if k != "starts"}
 
         def work(view: Any, progress: ProgressCallback) -> Any:
-            return analytics.bubble_lppls(
+            return bubble.lppls(
                 view, confidence=True, n_starts=body.starts, progress=progress, **args
             )
 

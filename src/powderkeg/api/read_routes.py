@@ -13,8 +13,8 @@ from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, HTTPException, Query, Request
 
-from powderkeg.api import analytics
 from powderkeg.api.app import StoreDep, result_json
+from powderkeg.service import bubble, energy, link, liq
 
 Date = Annotated[
     str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}$", description="A date, YYYY-MM-DD.")
@@ -72,7 +72,7 @@ def register_read_routes(app: FastAPI) -> None:
     ) -> dict[str, Any]:
         """Rolling correlation of two series (as ``link corr``)."""
         return result_json(
-            analytics.link_corr(
+            link.corr(
                 store,
                 a,
                 b,
@@ -98,9 +98,7 @@ def register_read_routes(app: FastAPI) -> None:
     ) -> dict[str, Any]:
         """Is a level correlation spurious? (as ``link spurious``)."""
         return result_json(
-            analytics.link_spurious(
-                store, a, b, window=window, asof=asof, max_lag=max_lag, calendar=calendar
-            )
+            link.spurious(store, a, b, window=window, asof=asof, max_lag=max_lag, calendar=calendar)
         )
 
     @app.get("/api/link/claims", tags=["linkage"])
@@ -112,7 +110,13 @@ def register_read_routes(app: FastAPI) -> None:
         asof: Date = None,
     ) -> dict[str, Any]:
         """Check a shipped claims file against the store (as ``link claims NAME``)."""
-        return result_json(analytics.link_claims(store, name, asof=asof))
+        from powderkeg.exceptions import InputError
+        from powderkeg.linkage.claims import shipped_claims
+
+        names = list(shipped_claims())
+        if name not in names:
+            raise InputError(f"name must be one of the shipped claim files: {', '.join(names)}")
+        return result_json(link.claims(store, name, asof=asof))
 
     @app.get("/api/link/beta", tags=["linkage"])
     def link_beta(
@@ -129,7 +133,7 @@ def register_read_routes(app: FastAPI) -> None:
     ) -> dict[str, Any]:
         """Up- and down-market betas (as ``link beta``)."""
         return result_json(
-            analytics.link_beta(
+            link.beta(
                 store,
                 asset,
                 market,
@@ -158,7 +162,7 @@ def register_read_routes(app: FastAPI) -> None:
     ) -> dict[str, Any]:
         """Lower-tail dependence (as ``link tail``)."""
         return result_json(
-            analytics.link_tail(
+            link.tail(
                 store,
                 a,
                 b,
@@ -184,9 +188,7 @@ def register_read_routes(app: FastAPI) -> None:
     ) -> dict[str, Any]:
         """Cross-correlations over ±k lags (as ``link leadlag``)."""
         return result_json(
-            analytics.link_leadlag(
-                store, a, b, max_lag=max_lag, start=start, asof=asof, calendar=calendar
-            )
+            link.leadlag(store, a, b, max_lag=max_lag, start=start, asof=asof, calendar=calendar)
         )
 
     @app.get("/api/link/granger", tags=["linkage"])
@@ -207,7 +209,7 @@ def register_read_routes(app: FastAPI) -> None:
     ) -> dict[str, Any]:
         """Granger causality in both directions (as ``link granger``)."""
         return result_json(
-            analytics.link_granger(
+            link.granger(
                 store,
                 a,
                 b,
@@ -237,7 +239,7 @@ def register_read_routes(app: FastAPI) -> None:
     ) -> dict[str, Any]:
         """Correlation after regressing out controls (as ``link partial``)."""
         return result_json(
-            analytics.link_partial(
+            link.partial(
                 store,
                 a,
                 b,
@@ -264,7 +266,7 @@ def register_read_routes(app: FastAPI) -> None:
     ) -> dict[str, Any]:
         """Market-model abnormal returns around a date (as ``link event``)."""
         return result_json(
-            analytics.link_event(
+            link.event(
                 store,
                 symbols,
                 date=date,
@@ -292,7 +294,7 @@ def register_read_routes(app: FastAPI) -> None:
     ) -> dict[str, Any]:
         """DCC/ADCC-GARCH(1,1) conditional correlations (as ``link dcc``)."""
         return result_json(
-            analytics.link_dcc(
+            link.dcc(
                 store,
                 symbols,
                 asymmetric=asymmetric,
@@ -318,7 +320,7 @@ def register_read_routes(app: FastAPI) -> None:
     ) -> dict[str, Any]:
         """Two-state Markov regimes of the link (as ``link regimes``)."""
         return result_json(
-            analytics.link_regimes(
+            link.regimes(
                 store, a, b, window=window, on=on, start=start, asof=asof, calendar=calendar
             )
         )
@@ -357,7 +359,7 @@ def register_read_routes(app: FastAPI) -> None:
         with the same settings), otherwise the answer is 409.
         """
         limit = request.app.state.settings.max_psy_work // 100
-        work = analytics.psy_work(
+        work = bubble.psy_work(
             store,
             symbol,
             freq=freq,
@@ -382,8 +384,8 @@ def register_read_routes(app: FastAPI) -> None:
                 ],
             )
         try:
-            result = analytics.bubble_psy(
-                analytics.CacheOnlyStore(store),
+            result = bubble.psy(
+                store,
                 symbol,
                 freq=freq,
                 min_window=min_window,
@@ -398,8 +400,9 @@ def register_read_routes(app: FastAPI) -> None:
                 start=start,
                 asof=asof,
                 log=log,
+                simulate=False,
             )
-        except analytics.CriticalValuesNotCachedError:
+        except bubble.CriticalValuesNotCachedError:
             raise HTTPException(409, CV_NOT_CACHED) from None
         return result_json(result)
 
@@ -417,8 +420,72 @@ def register_read_routes(app: FastAPI) -> None:
         The confidence indicator (hundreds of fits) is a job: ``POST /api/jobs/bubble/lppls``.
         """
         return result_json(
-            analytics.bubble_lppls(
-                store, symbol, end=end, window=window, n_starts=starts, seed=seed
+            bubble.lppls(store, symbol, end=end, window=window, n_starts=starts, seed=seed)
+        )
+
+    @app.get("/api/bubble/gauge", tags=["bubbles"])
+    def bubble_gauge(
+        store: StoreDep,
+        asof: Date = None,
+        fundamentals: Annotated[
+            Literal["example"] | None,
+            Query(description="'example' for the shipped ai-2025.yaml figures."),
+        ] = None,
+        weights: Annotated[
+            str | None, Query(max_length=300, description="Override weights: psy=2,vix=0,...")
+        ] = None,
+        psy: bool = True,
+        reps: Annotated[int, Query(ge=10, le=2000, description="PSY replications.")] = 499,
+        lppls_days: Annotated[int, Query(ge=1, le=20)] = 5,
+        seed: Seed = 1,
+    ) -> dict[str, Any]:
+        """Bubble-pressure gauge with every component and contribution (as ``bubble gauge``).
+
+        Only the shipped example fundamentals can be used (the API never reads server files).
+        """
+        return result_json(
+            bubble.gauge(
+                store,
+                asof=asof,
+                fundamentals=fundamentals,
+                weights=weights,
+                psy=psy,
+                reps=reps,
+                lppls_days=lppls_days,
+                seed=seed,
+            )
+        )
+
+    @app.get("/api/bubble/signals", tags=["bubbles"])
+    def bubble_signals(
+        store: StoreDep,
+        symbol: Symbol,
+        freq: Literal["D", "W", "M"] = "M",
+        drawdown: Annotated[float, Query(gt=0, le=1)] = 0.2,
+        horizon: Annotated[int, Query(ge=1, le=3650, description="Calendar days.")] = 60,
+        psy: bool = True,
+        lppls: bool = True,
+        threshold: Annotated[float, Query(ge=0, le=1)] = 0.1,
+        reps: Annotated[int, Query(ge=10, le=2000, description="PSY replications.")] = 499,
+        start: Start = None,
+        end: Date = None,
+        seed: Seed = 1,
+    ) -> dict[str, Any]:
+        """Precision and recall of PSY and LPPLS flags (as ``bubble signals``)."""
+        return result_json(
+            bubble.signals(
+                store,
+                symbol,
+                freq=freq,
+                drawdown=drawdown,
+                horizon=horizon,
+                psy=psy,
+                lppls=lppls,
+                threshold=threshold,
+                reps=reps,
+                start=start,
+                end=end,
+                seed=seed,
             )
         )
 
@@ -426,7 +493,7 @@ def register_read_routes(app: FastAPI) -> None:
     @app.get("/api/liq/net", tags=["liquidity"])
     def liq_net(store: StoreDep, start: Start = None, asof: Date = None) -> dict[str, Any]:
         """Fed net liquidity = WALCL − TGA − RRP (as ``liq net``)."""
-        return result_json(analytics.liq_net(store, start=start, asof=asof))
+        return result_json(liq.net(store, start=start, asof=asof))
 
     @app.get("/api/liq/beta", tags=["liquidity"])
     def liq_beta(
@@ -443,7 +510,7 @@ def register_read_routes(app: FastAPI) -> None:
     ) -> dict[str, Any]:
         """Weekly liquidity beta at lags 0..N (as ``liq beta``)."""
         return result_json(
-            analytics.liq_beta(
+            liq.beta(
                 store,
                 symbol,
                 max_lag_weeks=max_lag_weeks,
@@ -460,7 +527,7 @@ def register_read_routes(app: FastAPI) -> None:
     @app.get("/api/liq/money", tags=["liquidity"])
     def liq_money(store: StoreDep, asof: Date = None) -> dict[str, Any]:
         """M2 and stablecoin supply growth (as ``liq money``)."""
-        return result_json(analytics.liq_money(store, asof=asof))
+        return result_json(liq.money(store, asof=asof))
 
     @app.get("/api/liq/capital", tags=["liquidity"])
     def liq_capital(
@@ -470,6 +537,41 @@ def register_read_routes(app: FastAPI) -> None:
         min_score: Annotated[float, Query(ge=0, le=5)] = 4.0,
     ) -> dict[str, Any]:
         """Capital-scarcity ('reverse QE') monitor (as ``liq capital``)."""
+        return result_json(liq.capital(store, window=window, asof=asof, min_score=min_score))
+
+    # -------------------------------------------------------------------------- energy
+    @app.get("/api/energy/mining-vs-ai", tags=["energy"])
+    def energy_mining_vs_ai(
+        store: StoreDep,
+        asof: Date = None,
+        btc_price: Annotated[float | None, Query(gt=0, description="USD, skips the store.")] = None,
+        hashrate: Annotated[float | None, Query(gt=0, description="Network EH/s.")] = None,
+        difficulty: Annotated[float | None, Query(gt=0, description="In trillions.")] = None,
+        fees: Annotated[float | None, Query(ge=0, description="BTC per block.")] = None,
+        power_price: Annotated[float | None, Query(ge=0, description="USD/MWh.")] = None,
+        efficiency: Annotated[float | None, Query(gt=0, description="J/TH.")] = None,
+        gpu_hour_price: Annotated[float | None, Query(ge=0, description="USD.")] = None,
+        utilisation: Annotated[float | None, Query(ge=0, le=1)] = None,
+        pue: Annotated[float | None, Query(ge=1, le=5)] = None,
+    ) -> dict[str, Any]:
+        """Revenue and margin per MWh of mining vs AI hosting (as ``energy mining-vs-ai``).
+
+        Parameters come from the shipped defaults and these overrides (no parameter files).
+        """
+        from contextlib import nullcontext
+
         return result_json(
-            analytics.liq_capital(store, window=window, asof=asof, min_score=min_score)
+            energy.mining_vs_ai(
+                lambda: nullcontext(store),
+                asof=asof,
+                btc_price=btc_price,
+                hashrate=hashrate,
+                difficulty=difficulty,
+                fees=fees,
+                power_price=power_price,
+                efficiency=efficiency,
+                gpu_hour_price=gpu_hour_price,
+                utilisation=utilisation,
+                pue=pue,
+            )
         )

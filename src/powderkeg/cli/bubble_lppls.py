@@ -2,38 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from powderkeg.cli.console import CliState, emit, progress
-
-
-def _parse_weights(text: str | None) -> dict[str, float]:
-    """Parse ``name=value,name=value``."""
-    from powderkeg.exceptions import InputError
-
-    out: dict[str, float] = {}
-    if not text:
-        return out
-    for item in text.split(","):
-        name, sep, value = item.partition("=")
-        if not sep:
-            raise InputError(f"--weights expects name=value pairs, got {item!r}")
-        try:
-            out[name.strip()] = float(value)
-        except ValueError:
-            raise InputError(f"--weights: {value!r} is not a number") from None
-    return out
-
-
-def _prices(store: Any, symbol: str, end: str | None) -> Any:
-    from powderkeg._validation import optional_date
-
-    e = optional_date(end, "--end")
-    price = store.frame([symbol], end=e)[symbol].dropna()
-    price.name = symbol
-    return price
 
 
 def add_commands(bubble_app: typer.Typer) -> None:
@@ -69,34 +42,29 @@ def add_commands(bubble_app: typer.Typer) -> None:
 
         Example: [bold]powderkeg bubble lppls NVDA --confidence --days 120 --workers 2[/bold]
         """
-        from powderkeg._validation import check_int
-        from powderkeg.bubbles.lppls import LPPLS, confidence_indicator
+        from contextlib import nullcontext
+
+        from powderkeg.service import bubble
 
         state: CliState = ctx.obj
-        check_int(workers, "--workers", minimum=1)
-        check_int(window, "--window", minimum=12)
-        with state.open_store(read_only=True) as store:
-            price = _prices(store, symbol, end)
-            sources = store.provenance([symbol])
-        if confidence:
-            with progress(state, f"LPPLS confidence {symbol}") as update:
-                result: Any = confidence_indicator(
-                    price,
-                    window=window,
-                    smallest=smallest,
-                    step=step,
-                    days=days,
-                    outer_step=outer_step,
-                    seed=seed,
-                    n_starts=n_starts,
-                    workers=workers,
-                    scheduler=scheduler,
-                    progress=update,
-                    sources=sources,
-                )
-        else:
-            result = LPPLS(price.iloc[-window:]).fit(seed=seed, n_starts=n_starts, sources=sources)
-        result.provenance.parameters.update({"symbol": symbol})
+        bar = progress(state, f"LPPLS confidence {symbol}") if confidence else nullcontext()
+        with state.open_store(read_only=True) as store, bar as update:
+            result = bubble.lppls(
+                store,
+                symbol,
+                end=end,
+                confidence=confidence,
+                window=window,
+                smallest=smallest,
+                step=step,
+                days=days,
+                outer_step=outer_step,
+                n_starts=n_starts,
+                seed=seed,
+                workers=workers,
+                scheduler=scheduler,
+                progress=update,
+            )
         emit(result, state)
 
     @bubble_app.command("gauge")
@@ -126,20 +94,17 @@ def add_commands(bubble_app: typer.Typer) -> None:
 
         Example: [bold]powderkeg bubble gauge --fundamentals example[/bold]
         """
-        from powderkeg.bubbles.gauges import bubble_gauge, example_fundamentals_path
+        from powderkeg.service import bubble
 
         state: CliState = ctx.obj
-        fund: Any = fundamentals
-        if fundamentals == "example":
-            fund = example_fundamentals_path()
         with state.open_store(read_only=True) as store, progress(state, "bubble gauge") as update:
-            result = bubble_gauge(
+            result = bubble.gauge(
                 store,
                 asof=asof,
-                weights=_parse_weights(weights),
-                fundamentals=fund,
+                fundamentals=fundamentals,
+                weights=weights,
                 psy=psy,
-                psy_reps=reps,
+                reps=reps,
                 lppls_days=lppls_days,
                 seed=seed,
                 workers=workers,
@@ -171,30 +136,27 @@ def add_commands(bubble_app: typer.Typer) -> None:
 
         Example: [bold]powderkeg bubble signals ^IXIC --freq M --drawdown 0.2 --horizon 60[/bold]
         """
-        from powderkeg._validation import optional_date
-        from powderkeg.bubbles.signals import evaluate_signals
+        from powderkeg.service import bubble
 
         state: CliState = ctx.obj
-        with state.open_store(read_only=True) as store:
-            price = _prices(store, symbol, end)
-            sources = store.provenance([symbol])
-        s = optional_date(start, "--start")
-        if s is not None:
-            price = price.loc[price.index >= s]
-        with progress(state, f"signals {symbol}") as update:
-            result = evaluate_signals(
-                price,
+        with (
+            state.open_store(read_only=True) as store,
+            progress(state, f"signals {symbol}") as update,
+        ):
+            result = bubble.signals(
+                store,
+                symbol,
                 freq=freq,
                 drawdown=drawdown,
-                horizon_days=horizon,
+                horizon=horizon,
                 psy=psy,
-                psy_reps=reps,
                 lppls=lppls,
-                lppls_threshold=threshold,
+                threshold=threshold,
+                reps=reps,
+                start=start,
+                end=end,
                 seed=seed,
                 workers=workers,
                 progress=update,
-                sources=sources,
             )
-        result.provenance.parameters.update({"symbol": symbol})
         emit(result, state)

@@ -7,8 +7,9 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
@@ -30,6 +31,20 @@ class CliState:
         from powderkeg.data.store import Store
 
         return Store(self.db, read_only=read_only)
+
+
+#: A command's own ``--json`` flag, the same as the global one.
+JsonOut = Annotated[
+    bool, typer.Option("--json", help="Print the result as one JSON document (as global --json).")
+]
+
+
+def json_state(ctx: typer.Context, json_out: bool) -> CliState:
+    """The global options of ``ctx``, with ``--json`` also set by a command's own flag."""
+    state: CliState = ctx.obj if isinstance(ctx.obj, CliState) else CliState()
+    if json_out:
+        state.json = True
+    return state
 
 
 stdout = Console(soft_wrap=False)

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from powderkeg.cli.console import CliState, emit
 
+if TYPE_CHECKING:
+    from powderkeg.data.store import Store
+
 energy_app = typer.Typer(
     help="Compute and energy economics: Bitcoin mining vs AI hosting, dispatch, GPU leases.",
     no_args_is_help=True,
 )
-
-BTC = "BTC-USD"
 
 
 def register(app: typer.Typer) -> None:
@@ -21,28 +24,9 @@ def register(app: typer.Typer) -> None:
     app.add_typer(energy_app, name="energy")
 
 
-def _btc_from_store(state: CliState, asof: str | None) -> tuple[float, Any, list[dict[str, Any]]]:
-    """BTC-USD close on or before ``asof`` (last stored close without it), its date, sources."""
-    from powderkeg._validation import optional_date
-    from powderkeg.exceptions import InsufficientDataError
-
-    end = optional_date(asof, "--asof")
-    with state.open_store(read_only=True) as store:
-        frame = store.frame([BTC], end=end)
-        sources = store.provenance([BTC])
-    close = frame[BTC].dropna() if BTC in frame else frame.iloc[:, 0].dropna()
-    if close.empty:
-        raise InsufficientDataError(f"no {BTC} close on or before {asof}; pass --btc-price")
-    return float(close.iloc[-1]), close.index[-1], sources
-
-
-def _params(path: str | None, **cli: dict[str, float | None]) -> Any:
-    from powderkeg.energy.params import load_params
-
-    params = load_params(path)
-    for section, values in cli.items():
-        params = params.set_values(section, values)
-    return params
+def _store_opener(state: CliState) -> Callable[[], Store]:
+    """Open the store read-only, only when a command needs the BTC close from it."""
+    return partial(state.open_store, read_only=True)
 
 
 @energy_app.command("mining-vs-ai")
@@ -81,34 +65,22 @@ def mining_vs_ai_cmd(
     Example: [bold]powderkeg energy mining-vs-ai --asof 2025-12-10 --power-price 45
     --efficiency 17.5 --gpu-hour-price 2.1[/bold]
     """
-    from powderkeg._validation import check_float, optional_date
-    from powderkeg.energy.compute import mining_vs_ai
-    from powderkeg.results import Provenance
+    from powderkeg.service import energy
 
     state: CliState = ctx.obj
-    params = _params(
-        params_file,
-        mining={
-            "fees_btc_per_block": fees,
-            "power_price_usd_mwh": power_price,
-            "efficiency_j_per_th": efficiency,
-        },
-        compute={"gpu_hour_price_usd": gpu_hour_price, "utilisation": utilisation, "pue": pue},
-    )
-    if btc_price is not None:
-        price = check_float(btc_price, "--btc-price", minimum=0.0, exclusive_minimum=True)
-        date = optional_date(asof, "--asof")
-        prov = Provenance(parameters={"btc_price_source": "command line"})
-    else:
-        price, date, sources = _btc_from_store(state, asof)
-        prov = Provenance(sources=sources, parameters={"btc_price_source": f"{BTC} close"})
-    result = mining_vs_ai(
-        params,
-        btc_price=price,
-        asof=date,
-        hashrate_eh=hashrate,
-        difficulty_t=difficulty,
-        provenance=prov,
+    result = energy.mining_vs_ai(
+        _store_opener(state),
+        asof=asof,
+        btc_price=btc_price,
+        hashrate=hashrate,
+        difficulty=difficulty,
+        fees=fees,
+        power_price=power_price,
+        efficiency=efficiency,
+        gpu_hour_price=gpu_hour_price,
+        utilisation=utilisation,
+        pue=pue,
+        params_file=params_file,
     )
     emit(result, state)
 
@@ -133,37 +105,16 @@ def dispatch_cmd(
     Example: [bold]powderkeg energy dispatch src/powderkeg/energy/examples/site.yaml
     --asof 2025-07-14[/bold]
     """
-    from powderkeg._validation import check_float, optional_date
-    from powderkeg.energy.compute import mining_vs_ai
-    from powderkeg.energy.dispatch import dispatch, read_site
-    from powderkeg.results import Provenance
+    from powderkeg.service import energy
 
     state: CliState = ctx.obj
-    spec, profile = read_site(site)
-    params = _params(params_file)
-    if spec.params:
-        params = params.override(spec.params, f"{site} (params)")
-    need_btc = spec.mining_revenue_usd_mwh is None
-    sources: list[dict[str, Any]] = []
-    if btc_price is not None:
-        price = check_float(btc_price, "--btc-price", minimum=0.0, exclusive_minimum=True)
-        date = optional_date(asof, "--asof")
-    elif need_btc:
-        price, date, sources = _btc_from_store(state, asof)
-    else:
-        price, date = 0.0, optional_date(asof, "--asof")
-    econ = mining_vs_ai(params, btc_price=price, asof=date, hashrate_eh=hashrate)
-    notes = [n for n in econ.notes if n.startswith("Hashrate")] if need_btc else []
-    if need_btc:
-        notes.insert(0, f"BTC price {price:,.2f} USD" + (f" on {date:%Y-%m-%d}." if date else "."))
-    prov = Provenance(sources=sources, parameters={"site": site, "btc_price": price})
-    result = dispatch(
-        spec,
-        profile,
-        econ.mining.revenue_usd_mwh,
-        econ.ai.revenue_usd_mwh,
-        notes=notes,
-        provenance=prov,
+    result = energy.dispatch(
+        _store_opener(state),
+        site,
+        asof=asof,
+        btc_price=btc_price,
+        hashrate=hashrate,
+        params_file=params_file,
     )
     emit(result, state)
 
@@ -184,13 +135,7 @@ def lease_cmd(
     Example: [bold]powderkeg energy lease src/powderkeg/energy/examples/lease.yaml
     --stress ai-correction[/bold]
     """
-    from powderkeg.energy.leases import read_lease, value_with_stress
-    from powderkeg.results import Provenance
+    from powderkeg.service import energy
 
     state: CliState = ctx.obj
-    spec = read_lease(lease)
-    params = _params(params_file)
-    result = value_with_stress(
-        spec, params, stress, provenance=Provenance(parameters={"lease_file": lease})
-    )
-    emit(result, state)
+    emit(energy.lease(lease, stress=stress, params_file=params_file), state)

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from powderkeg.cli.console import CliState, emit
-
-
-def _prices(store: Any, symbols: list[str], calendar: str, asof: str | None) -> Any:
-    from powderkeg._validation import optional_date
-
-    end = optional_date(asof, "--asof")
-    return store.frame(symbols, end=end, calendar=calendar)
 
 
 def corr(
@@ -43,31 +36,22 @@ def corr(
 
     Example: [bold]powderkeg link corr BTC-USD ^IXIC --window 30 --asof 2025-12-10[/bold]
     """
-    from powderkeg._validation import check_option
-    from powderkeg.linkage.correlation import METHODS, ON, correlate
-    from powderkeg.results import Provenance
-    from powderkeg.transforms import RETURN_KINDS
+    from powderkeg.service import link
 
-    check_option(method, "--method", METHODS)
-    check_option(on, "--on", ON)
-    check_option(returns_kind, "--returns", RETURN_KINDS)
     state: CliState = ctx.obj
     with state.open_store(read_only=True) as store:
-        prices = _prices(store, [a, b], calendar, asof)
-        prov = Provenance(sources=store.provenance([a, b]))
-    result = correlate(
-        prices,
-        a,
-        b,
-        window=window,
-        method=method,
-        on=on,
-        returns_kind=returns_kind,
-        asof=asof,
-        ewma_halflife=ewma_halflife,
-        calendar=calendar,
-        provenance=prov,
-    )
+        result = link.corr(
+            store,
+            a,
+            b,
+            window=window,
+            method=method,
+            on=on,
+            returns_kind=returns_kind,
+            calendar=calendar,
+            asof=asof,
+            ewma_halflife=ewma_halflife,
+        )
     emit(result, state)
 
 
@@ -84,23 +68,13 @@ def spurious(
 
     Example: [bold]powderkeg link spurious BTC-USD NVDA --window 63 --asof 2025-11-18[/bold]
     """
-    from powderkeg.linkage.spurious import spurious_check
-    from powderkeg.results import Provenance
+    from powderkeg.service import link
 
     state: CliState = ctx.obj
     with state.open_store(read_only=True) as store:
-        prices = _prices(store, [a, b], calendar, asof)
-        prov = Provenance(sources=store.provenance([a, b]))
-    result = spurious_check(
-        prices,
-        a,
-        b,
-        window=window,
-        asof=asof,
-        max_lag=max_lag,
-        calendar=calendar,
-        provenance=prov,
-    )
+        result = link.spurious(
+            store, a, b, window=window, asof=asof, max_lag=max_lag, calendar=calendar
+        )
     emit(result, state)
 
 
@@ -116,14 +90,11 @@ def claims(
     Example: [bold]powderkeg link claims press-2025[/bold]  (the shipped press claims), or
     [bold]powderkeg link claims my-claims.yaml[/bold]
     """
-    from powderkeg._validation import optional_date
-    from powderkeg.linkage.claims import evaluate_claims, load_claims
+    from powderkeg.service import link
 
     state: CliState = ctx.obj
-    parsed = load_claims(file)
-    cutoff = optional_date(asof, "--asof")
     with state.open_store(read_only=True) as store:
-        result = evaluate_claims(parsed, store, asof=cutoff)
+        result = link.claims(store, file, asof=asof)
     emit(result, state)
 
 

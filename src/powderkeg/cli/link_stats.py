@@ -1,17 +1,18 @@
 """``powderkeg link beta|tail|leadlag|granger|partial|event``: linkage statistics on stored data.
 
-Each command loads aligned returns through :func:`powderkeg.linkage._inputs.load_panel`
-(prices → log returns, rates and spreads → first differences, universes → equal-weight
-baskets), runs one estimator and prints its result (``--json`` for one JSON document).
+Each command calls its function in :mod:`powderkeg.service.link`, which loads aligned returns
+through :func:`powderkeg.linkage._inputs.load_panel` (prices → log returns, rates and spreads →
+first differences, universes → equal-weight baskets) and runs one estimator, and prints the
+result (``--json`` for one JSON document).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from powderkeg.cli.console import CliState, emit
+from powderkeg.cli.console import JsonOut, emit, json_state
 
 Start = Annotated[str | None, typer.Option("--start", help="First price date (YYYY-MM-DD).")]
 Asof = Annotated[
@@ -25,7 +26,6 @@ Calendar = Annotated[
         "exchange code such as XNYS.",
     ),
 ]
-JsonOut = Annotated[bool, typer.Option("--json", help="Print the result as one JSON document.")]
 Controls = Annotated[
     list[str] | None,
     typer.Option(
@@ -43,34 +43,6 @@ Dating = Annotated[
         "they describe). Default: observation for partial, publication for granger.",
     ),
 ]
-
-
-def _state(ctx: typer.Context, json_out: bool) -> CliState:
-    state: CliState = ctx.obj if isinstance(ctx.obj, CliState) else CliState()
-    if json_out:
-        state.json = True
-    return state
-
-
-def _provenance(panel: Any, parameters: dict[str, Any], seed: int | None = None) -> Any:
-    from powderkeg.results import Provenance
-
-    params = {"calendar": panel.calendar, "transforms": panel.transforms, **parameters}
-    return Provenance(sources=panel.sources, parameters=params, seed=seed)
-
-
-def _calendar_label(panel: Any, store: Any) -> str:
-    """The calendar with a word on mixed 24/7 and session assets."""
-    cal = panel.calendar
-    symbols = [s for group in panel.members.values() for s in group]
-    cals = {s: str(store.series_info(s).get("calendar") or "") for s in symbols}
-    always = [s for s, c in cals.items() if "24/7" in c]
-    if always and len(always) < len(symbols) and cal == "intersection":
-        return (
-            f"intersection of trading dates ({', '.join(always)} 24/7 UTC closes sampled on "
-            "equity session dates; a return spans the gap, e.g. Friday to Monday)"
-        )
-    return cal
 
 
 def add_commands(link_app: typer.Typer) -> None:
@@ -108,26 +80,22 @@ def beta(
 
     Example: [bold]powderkeg link beta BTC-USD ai --start 2023-01-01 --bootstrap 500[/bold]
     """
-    from powderkeg.linkage._inputs import load_panel
-    from powderkeg.linkage.beta import asymmetric_beta
+    from powderkeg.service import link
 
-    state = _state(ctx, json_out)
+    state = json_state(ctx, json_out)
     with state.open_store(read_only=True) as store:
-        panel = load_panel(store, [asset, market], start=start, asof=asof, calendar=calendar)
-        label = _calendar_label(panel, store)
-    result = asymmetric_beta(
-        panel.returns[asset],
-        panel.returns[market],
-        threshold=threshold,
-        hac_lags=hac_lags,
-        bootstrap=bootstrap,
-        seed=seed,
-        calendar=label,
-        provenance=_provenance(
-            panel, {"threshold": threshold, "bootstrap": bootstrap, "hac_lags": hac_lags}, seed
-        ),
-    )
-    result.method_notes.append(panel.describe())
+        result = link.beta(
+            store,
+            asset,
+            market,
+            threshold=threshold,
+            hac_lags=hac_lags,
+            bootstrap=bootstrap,
+            seed=seed,
+            start=start,
+            asof=asof,
+            calendar=calendar,
+        )
     emit(result, state)
 
 
@@ -152,23 +120,22 @@ def tail(
 
     Example: [bold]powderkeg link tail BTC-USD NVDA --q 0.05 --start 2020-01-01[/bold]
     """
-    from powderkeg.linkage._inputs import load_panel
-    from powderkeg.linkage.tail import tail_dependence
+    from powderkeg.service import link
 
-    state = _state(ctx, json_out)
+    state = json_state(ctx, json_out)
     with state.open_store(read_only=True) as store:
-        panel = load_panel(store, [a, b], start=start, asof=asof, calendar=calendar)
-        label = _calendar_label(panel, store)
-    result = tail_dependence(
-        panel.returns[a],
-        panel.returns[b],
-        q=q,
-        bootstrap=bootstrap,
-        seed=seed,
-        window=window or None,
-        calendar=label,
-        provenance=_provenance(panel, {"q": q, "window": window, "bootstrap": bootstrap}, seed),
-    )
+        result = link.tail(
+            store,
+            a,
+            b,
+            q=q,
+            window=window,
+            bootstrap=bootstrap,
+            seed=seed,
+            start=start,
+            asof=asof,
+            calendar=calendar,
+        )
     emit(result, state)
 
 
@@ -186,20 +153,13 @@ def leadlag(
 
     Example: [bold]powderkeg link leadlag BTC-USD ^IXIC --max-lag 5 --start 2022-01-01[/bold]
     """
-    from powderkeg.linkage._inputs import load_panel
-    from powderkeg.linkage.leadlag import lead_lag
+    from powderkeg.service import link
 
-    state = _state(ctx, json_out)
+    state = json_state(ctx, json_out)
     with state.open_store(read_only=True) as store:
-        panel = load_panel(store, [a, b], start=start, asof=asof, calendar=calendar)
-        label = _calendar_label(panel, store)
-    result = lead_lag(
-        panel.returns[a],
-        panel.returns[b],
-        max_lag=max_lag,
-        calendar=label,
-        provenance=_provenance(panel, {"max_lag": max_lag}),
-    )
+        result = link.leadlag(
+            store, a, b, max_lag=max_lag, start=start, asof=asof, calendar=calendar
+        )
     emit(result, state)
 
 
@@ -225,44 +185,25 @@ def granger(
 
     Example: [bold]powderkeg link granger BTC-USD NVDA --control DGS10 --max-lag 5 --hac[/bold]
     """
-    from powderkeg.linkage._inputs import load_panel
-    from powderkeg.linkage.granger import granger as granger_test
+    from powderkeg.service import link
 
-    state = _state(ctx, json_out)
-    controls = list(control or [])
+    state = json_state(ctx, json_out)
     with state.open_store(read_only=True) as store:
-        panel = load_panel(
+        result = link.granger(
             store,
-            [a, b],
-            controls,
+            a,
+            b,
+            controls=control or (),
+            max_lag=max_lag,
+            lags=lag,
+            select=select,
+            hac=hac,
+            hac_lags=hac_lags,
+            control_dating=control_dating,
             start=start,
             asof=asof,
             calendar=calendar,
-            control_dating=control_dating or "publication",
         )
-        label = _calendar_label(panel, store)
-    result = granger_test(
-        panel.returns[a],
-        panel.returns[b],
-        max_lag=max_lag,
-        lags=lag or None,
-        controls=panel.controls if controls else None,
-        selection=select,
-        hac=hac,
-        hac_lags=hac_lags,
-        calendar=label,
-        provenance=_provenance(
-            panel,
-            {
-                "max_lag": max_lag,
-                "lags": lag,
-                "select": select,
-                "hac": hac,
-                "controls": controls,
-                "control_dating": panel.control_dating,
-            },
-        ),
-    )
     emit(result, state)
 
 
@@ -281,49 +222,21 @@ def partial(
 
     Example: [bold]powderkeg link partial BTC-USD NVDA --control DGS10 --control DTWEXBGS[/bold]
     """
-    from powderkeg.exceptions import InputError
-    from powderkeg.linkage._inputs import load_panel
-    from powderkeg.linkage.partial import partial_correlation
+    from powderkeg.service import link
 
-    state = _state(ctx, json_out)
-    controls = list(control or [])
-    if not controls:
-        raise InputError("--control is required (give at least one control series)")
+    state = json_state(ctx, json_out)
     with state.open_store(read_only=True) as store:
-        panel = load_panel(
+        result = link.partial(
             store,
-            [a, b],
-            controls,
+            a,
+            b,
+            controls=control or (),
+            control_dating=control_dating,
             start=start,
             asof=asof,
             calendar=calendar,
-            control_dating=control_dating or "observation",
         )
-        label = _calendar_label(panel, store)
-    result = partial_correlation(
-        panel.returns[a],
-        panel.returns[b],
-        panel.controls,
-        calendar=label,
-        transforms={**panel.transforms, "controls dated by": panel.control_dating},
-        provenance=_provenance(
-            panel, {"controls": controls, "control_dating": panel.control_dating}
-        ),
-    )
     emit(result, state)
-
-
-def _parse_window(text: str) -> tuple[int, int]:
-    from powderkeg.exceptions import InputError
-
-    parts = text.replace(" ", "").split(",")
-    try:
-        lo, hi = (int(parts[0]), int(parts[1])) if len(parts) == 2 else (None, None)
-    except ValueError:
-        lo, hi = None, None
-    if lo is None or hi is None or lo > hi:
-        raise InputError(f"--window must look like -1,5 (start <= end), got {text!r}")
-    return lo, hi
 
 
 def event(
@@ -348,25 +261,20 @@ def event(
     Example: [bold]powderkeg link event ORCL NVDA AMD BTC-USD --date 2025-12-11 --market ^GSPC
     --window=-1,5[/bold]
     """
-    from powderkeg.linkage._inputs import load_panel
-    from powderkeg.linkage.events import event_study
+    from powderkeg.service import link
 
-    state = _state(ctx, json_out)
-    span = _parse_window(window)
+    state = json_state(ctx, json_out)
     with state.open_store(read_only=True) as store:
-        panel = load_panel(store, [*symbols, market], start=start, asof=asof, calendar=calendar)
-        label = _calendar_label(panel, store)
-    result = event_study(
-        panel.returns[list(symbols)],
-        panel.returns[market],
-        date,
-        estimation=estimation,
-        window=span,
-        gap=gap,
-        calendar=panel.calendar,
-        calendar_note=f"Calendar: {label}.",
-        provenance=_provenance(
-            panel, {"date": date, "estimation": estimation, "window": list(span), "gap": gap}
-        ),
-    )
+        result = link.event(
+            store,
+            symbols,
+            date=date,
+            market=market,
+            estimation=estimation,
+            window=window,
+            gap=gap,
+            start=start,
+            asof=asof,
+            calendar=calendar,
+        )
     emit(result, state)

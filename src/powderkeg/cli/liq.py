@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from powderkeg.cli.console import CliState, emit
+from powderkeg.cli.console import JsonOut, emit, json_state
 
 liq_app = typer.Typer(
     help="Liquidity: Fed net liquidity, M2 and stablecoins, BTC's liquidity beta, "
@@ -14,21 +14,10 @@ liq_app = typer.Typer(
     no_args_is_help=True,
 )
 
-JsonFlag = Annotated[
-    bool, typer.Option("--json", help="Print the result as one JSON document (as global --json).")
-]
-
 
 def register(app: typer.Typer) -> None:
     """Attach the ``liq`` group to the main app."""
     app.add_typer(liq_app, name="liq")
-
-
-def _state(ctx: typer.Context, json_out: bool) -> CliState:
-    state: CliState = ctx.obj
-    if json_out:
-        state.json = True
-    return state
 
 
 @liq_app.command("net")
@@ -41,7 +30,7 @@ def net(
         str | None,
         typer.Option(help="Use only data published by this day (default: latest common)."),
     ] = None,
-    json_out: JsonFlag = False,
+    json_out: JsonOut = False,
 ) -> None:
     """Fed net liquidity = WALCL − TGA − RRP in USD billions, as of publication.
 
@@ -52,11 +41,11 @@ def net(
     Examples: [bold]powderkeg liq net[/bold] ·
     [bold]powderkeg liq net --asof 2025-12-10 --start 2025-01-01 --json[/bold]
     """
-    from powderkeg.liquidity.net_liquidity import net_liquidity
+    from powderkeg.service import liq
 
-    state = _state(ctx, json_out)
+    state = json_state(ctx, json_out)
     with state.open_store(read_only=True) as store:
-        emit(net_liquidity(store, start=start, asof=asof), state)
+        emit(liq.net(store, start=start, asof=asof), state)
 
 
 @liq_app.command("beta")
@@ -83,7 +72,7 @@ def beta(
         str,
         typer.Option("--sample-on", help="publication (no look-ahead) or wednesday (level dates)."),
     ] = "publication",
-    json_out: JsonFlag = False,
+    json_out: JsonOut = False,
 ) -> None:
     """Weekly liquidity beta at lags 0..N: OLS with HAC errors, Holm (headline) and BH.
 
@@ -93,17 +82,17 @@ def beta(
     Examples: [bold]powderkeg liq beta BTC-USD[/bold] ·
     [bold]powderkeg liq beta BTC-USD --max-lag-weeks 8 --extra m2 --json[/bold]
     """
-    from powderkeg.liquidity.beta import liquidity_beta
+    from powderkeg.service import liq
 
-    state = _state(ctx, json_out)
+    state = json_state(ctx, json_out)
     with state.open_store(read_only=True) as store:
-        res = liquidity_beta(
+        res = liq.beta(
             store,
             symbol,
-            max_lag_weeks,
+            max_lag_weeks=max_lag_weeks,
             start=start,
             asof=asof,
-            extras=tuple(extra or ()),
+            extras=extra or (),
             hac_lags=hac_lags,
             alpha=alpha,
             measure=measure,
@@ -116,18 +105,18 @@ def beta(
 def money_cmd(
     ctx: typer.Context,
     asof: Annotated[str | None, typer.Option(help="Use only data published by this day.")] = None,
-    json_out: JsonFlag = False,
+    json_out: JsonOut = False,
 ) -> None:
     """M2 growth (YoY, 3m and 6m annualised, as published) and stablecoin supply growth.
 
     Examples: [bold]powderkeg liq money[/bold] ·
     [bold]powderkeg liq money --asof 2025-12-10 --json[/bold]
     """
-    from powderkeg.liquidity.money import money
+    from powderkeg.service import liq
 
-    state = _state(ctx, json_out)
+    state = json_state(ctx, json_out)
     with state.open_store(read_only=True) as store:
-        emit(money(store, asof=asof), state)
+        emit(liq.money(store, asof=asof), state)
 
 
 @liq_app.command("capital")
@@ -141,7 +130,7 @@ def capital(
     min_score: Annotated[
         float, typer.Option("--min-score", help="Score (of 5) needed with a negative spread.")
     ] = 4.0,
-    json_out: JsonFlag = False,
+    json_out: JsonOut = False,
 ) -> None:
     """Capital-scarcity ('reverse QE') monitor with printed thresholds and contributions.
 
@@ -152,8 +141,8 @@ def capital(
     Examples: [bold]powderkeg liq capital[/bold] ·
     [bold]powderkeg liq capital --window 126 --asof 2026-04-24 --json[/bold]
     """
-    from powderkeg.liquidity.capital import capital_scarcity
+    from powderkeg.service import liq
 
-    state = _state(ctx, json_out)
+    state = json_state(ctx, json_out)
     with state.open_store(read_only=True) as store:
-        emit(capital_scarcity(store, window, asof=asof, min_score=min_score), state)
+        emit(liq.capital(store, window=window, asof=asof, min_score=min_score), state)
