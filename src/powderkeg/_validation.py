@@ -35,7 +35,7 @@ def check_float(
     maximum: float | None = None,
     exclusive_minimum: bool = False,
 ) -> float:
-    """Return ``value`` as a finite float, raising :class:`InputError` naming ``name`` if invalid."""
+    """Return ``value`` as a finite float; raise :class:`InputError` naming ``name`` if not."""
     try:
         out = float(value)
     except (TypeError, ValueError):

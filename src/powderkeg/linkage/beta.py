@@ -38,8 +38,8 @@ from powderkeg._validation import check_float, check_int
 from powderkeg.exceptions import InsufficientDataError
 from powderkeg.linkage._bootstrap import block_indices, default_block
 from powderkeg.linkage._inputs import index_bounds, span_text
-from powderkeg.stats import newey_west_lags, ols
 from powderkeg.results import Provenance, Result, Summary, Table
+from powderkeg.stats import newey_west_lags, ols
 
 
 @dataclass

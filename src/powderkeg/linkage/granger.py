@@ -50,8 +50,8 @@ from scipy import stats
 from powderkeg._validation import check_int, check_option
 from powderkeg.exceptions import InputError, InsufficientDataError
 from powderkeg.linkage._inputs import index_bounds, span_text
-from powderkeg.stats import hac_meat, newey_west_lags
 from powderkeg.results import Provenance, Result, Summary, Table
+from powderkeg.stats import hac_meat, newey_west_lags
 
 SELECTION = ("aic", "bic", "max")
 SOLVERS = ("cholesky", "qr")
