@@ -163,7 +163,13 @@ async function plotLiquidity(event) {
 }
 
 /* -------------------------------------------------------------------------------- jobs */
-function kvTable(entries) {
+function formatCell(value) {
+  if (typeof value === "number") return Number.isInteger(value) ? String(value) : value.toPrecision(4);
+  if (Array.isArray(value)) return `[${value.length} values]`;
+  return String(value);
+}
+
+function kvTable(entries, depth = 0) {
   const table = document.createElement("table");
   table.className = "kv";
   for (const [key, value] of entries) {
@@ -171,7 +177,14 @@ function kvTable(entries) {
     const th = document.createElement("th");
     th.textContent = key;
     row.appendChild(th);
-    row.insertCell().textContent = typeof value === "object" ? JSON.stringify(value) : String(value);
+    const cell = row.insertCell();
+    if (value && typeof value === "object" && !Array.isArray(value) && depth < 2) {
+      cell.appendChild(kvTable(Object.entries(value), depth + 1));
+    } else if (value && typeof value === "object" && !Array.isArray(value)) {
+      cell.textContent = `{${Object.keys(value).length} fields}`;
+    } else {
+      cell.textContent = formatCell(value);
+    }
   }
   return table;
 }
