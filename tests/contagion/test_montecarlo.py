@@ -221,3 +221,6 @@ def test_report_section_quick(tmp_path: Path) -> None:
     figures = [b for b in sec.blocks if not isinstance(b, str)]
     assert len(figures) == 3  # loss histogram, default cascade, BTC fan chart
     assert sec.parameters["stress_paths"] == 200
+    html = "".join(b for b in sec.blocks if isinstance(b, str))
+    assert "Default cascade on one agent-engine path" in html  # traced through the engine
+    assert "Central-bank actions" in html

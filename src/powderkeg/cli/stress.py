@@ -6,11 +6,21 @@ from typing import Annotated, Any
 
 import typer
 
-from powderkeg.cli.console import CliState, emit, progress
+from powderkeg.cli.console import CliState, JsonOut, emit, json_state, progress
 
 stress_app = typer.Typer(
-    help="Stress scenarios: Monte Carlo contagion runs over uncertain parameters.",
+    help=(
+        "Stress scenarios: Monte Carlo contagion runs over uncertain parameters, with the fast "
+        "reduced kernel or the full agent engine, and single-path traces of the agent engine."
+    ),
     no_args_is_help=True,
+)
+
+ENGINE_HELP = (
+    "'reduced' (default, fast: fire sales, redemptions, credit write-downs, two-phase BTC, "
+    "policy pivot; no margin calls, repo haircuts or clearing) or 'agent' (full daily "
+    "schedule: margin calls, haircuts, collateral seizure, network clearing, stablecoin "
+    "waterfall, central-bank QE and facilities; slow, capped run size)."
 )
 scenario_app = typer.Typer(
     help="Scenario paths: the two-phase BTC path (shock, policy pivot, recovery).",
@@ -49,8 +59,12 @@ def run_cmd(
         str, typer.Argument(help="Built-in scenario name (see 'stress list') or a YAML file.")
     ],
     paths: Annotated[
-        int, typer.Option("--paths", help="Monte Carlo paths (1 to 1,000,000).")
-    ] = 10_000,
+        int | None,
+        typer.Option(
+            "--paths",
+            help="Monte Carlo paths (default 10,000 reduced / 256 agent; max 1,000,000 / 20,000).",
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed (same seed, same numbers).")] = 1,
     days: Annotated[
         int | None, typer.Option("--days", help="Horizon in days (default: the scenario's).")
@@ -62,10 +76,14 @@ def run_cmd(
         str | None,
         typer.Option("--scheduler", help="Dask scheduler address, or 'dask-local'."),
     ] = None,
-    chunk: Annotated[int, typer.Option("--chunk", help="Paths per task.")] = 1000,
+    chunk: Annotated[
+        int | None,
+        typer.Option("--chunk", help="Paths per task (default 1000 reduced / 64 agent)."),
+    ] = None,
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Recompute even if this run is cached.")
     ] = False,
+    engine: Annotated[str, typer.Option("--engine", help=ENGINE_HELP)] = "reduced",
 ) -> None:
     """Run a stress scenario: losses, defaults, fire sales, BTC quantiles.
 
@@ -73,9 +91,19 @@ def run_cmd(
     with SeedSequence.spawn, so the same seed gives the same numbers serially, on local
     processes or on a Dask cluster. Results are cached in the store.
 
+    Engines: 'reduced' (default) is the vectorised kernel — leverage-threshold fire sales,
+    fund and stablecoin redemptions, counterparty write-downs, two-phase BTC and the policy
+    pivot, but no repo margin calls, haircuts or network clearing. 'agent' runs the
+    double-entry agent engine with the full daily schedule (margin calls with procyclical
+    haircuts, collateral seizure, Rogers–Veraart clearing, stablecoin waterfall, central-bank
+    QE and facility loans, market calendars) on the same seeded draws; it is far slower, so
+    runs are capped at 20,000 paths and 2e7 paths x institutions x days.
+
     Examples
     --------
       [bold]powderkeg stress run ai-correction --paths 10000[/bold]
+
+      [bold]powderkeg stress run ai-correction --engine agent --paths 256 --workers 2[/bold]
 
       [bold]powderkeg stress run covid-2020 --paths 50000 --workers 2 --seed 7[/bold]
 
@@ -83,14 +111,25 @@ def run_cmd(
 
       [bold]powderkeg --json stress run oracle-shock --paths 2000 --days 30[/bold]
     """
-    from powderkeg.contagion.montecarlo import describe_size, run_stress
+    from powderkeg.contagion.montecarlo import (
+        AGENT_CHUNK,
+        AGENT_PATHS,
+        CHUNK,
+        describe_size,
+        run_stress,
+    )
     from powderkeg.contagion.scenario_spec import load_scenario
 
     state: CliState = ctx.obj
     _backend(workers, scheduler)
     scn = load_scenario(scenario)
+    agent = engine == "agent"
+    if paths is None:
+        paths = AGENT_PATHS if agent else 10_000
+    if chunk is None:
+        chunk = AGENT_CHUNK if agent else CHUNK
     horizon = scn.horizon_days if days is None else days
-    label = f"{scn.name}: {describe_size(paths, scn, horizon)}"
+    label = f"{scn.name} ({engine}): {describe_size(paths, scn, horizon, chunk)}"
     with state.open_store() as store, progress(state, label) as update:
         result = run_stress(
             scn,
@@ -103,7 +142,51 @@ def run_cmd(
             progress=update,
             store=store,
             use_cache=not no_cache,
+            engine=engine,
         )
+    emit(result, state)
+
+
+@stress_app.command("trace")
+def trace_cmd(
+    ctx: typer.Context,
+    scenario: Annotated[
+        str, typer.Argument(help="Built-in scenario name (see 'stress list') or a YAML file.")
+    ],
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed (the path is path 0 of 'run --engine agent').")
+    ] = 1,
+    days: Annotated[
+        int | None, typer.Option("--days", help="Horizon in days (default: the scenario's).")
+    ] = None,
+    json_out: JsonOut = False,
+) -> None:
+    """Trace one path through the full agent engine: who sold what, who defaulted, policy.
+
+    Prints the event log (sales per day, agent and asset; margin calls, liquidations,
+    redemptions, defaults, policy decisions), losses and defaults by institution type and
+    the central bank's actions. Invariants (ledger identity, cash and units conservation,
+    bounds) are checked after every sub-step. The path is the first path of
+    'stress run SCENARIO --engine agent --seed S' (same draws); --json gives every event.
+
+    Examples
+    --------
+      [bold]powderkeg stress trace ai-correction[/bold]
+
+      [bold]powderkeg stress trace covid-2020 --seed 7 --days 30 --json[/bold]
+    """
+    from powderkeg._validation import check_int
+    from powderkeg.contagion.agent_scenario import trace
+    from powderkeg.contagion.montecarlo import AGENT_CHUNK, MAX_DAYS
+    from powderkeg.contagion.scenario_spec import load_scenario
+
+    state = json_state(ctx, json_out)
+    scn = load_scenario(scenario)
+    check_int(seed, "--seed", minimum=0)
+    horizon = scn.horizon_days if days is None else days
+    horizon = check_int(horizon, "--days", minimum=1, maximum=MAX_DAYS)
+    with progress(state, f"{scn.name}: one agent-engine path x {horizon} days"):
+        result = trace(scn, seed=seed, days=horizon, chunk=AGENT_CHUNK)
     emit(result, state)
 
 

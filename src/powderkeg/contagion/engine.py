@@ -48,6 +48,7 @@ from powderkeg.contagion.balance_sheet import (
     InvariantError,
     Ledger,
     Network,
+    Totals,
     check_invariants,
     totals,
 )
@@ -131,8 +132,8 @@ class Shocks:
         m = self.multipliers.get(name)
         return np.ones(self.n_paths) if m is None else m
 
-    def take(self, rows: slice) -> Shocks:
-        """The shocks of a subset of paths."""
+    def take(self, rows: slice | np.ndarray) -> Shocks:
+        """The shocks of a subset of paths (a slice or an index array)."""
         return Shocks(
             self.returns[rows],
             {k: v[rows] for k, v in self.multipliers.items()},
@@ -515,6 +516,36 @@ def simulate(
 
 
 # --------------------------------------------------------------------------- internals
+#: Per-path state (leading axis P) that a sub-round may read or write (see ``_Run._gather``).
+_ROUND_STATE = (
+    "pending",
+    "edge_due",
+    "redeem_due",
+    "commit_due",
+    "default_day",
+    "failed",
+    "illiquid",
+    "max_loss",
+    "distributed",
+    "btc_hist",
+    "btc_return",
+    "spread",
+    "queue",
+    "sc_price",
+    "pressure",
+    "dealer_units0",
+    "fire_sales",
+    "units_sold",
+    "sc_paid",
+    "sc_req",
+    "sc_min",
+    "tsy_sales",
+    "actions",
+)
+_LEDGER_ARRAYS = ("price", "units", "cash", "face", "mark", "equity", "cb_money")
+_POLICY_ARRAYS = ("above", "decided", "active_from", "qe_done", "net_liquidity")
+
+
 class _Run:
     """State and schedule of one chunk of paths."""
 
@@ -707,17 +738,20 @@ class _Run:
         voluntary repayments never eat into amounts reserved for posted obligations.
         """
         out = np.zeros_like(self.ledger.face)
-        if not np.any(amount > 0):
+        paths = np.flatnonzero(np.any(amount > 0, axis=1))
+        if not len(paths):
             return out
         sub, net, who = self._subset(mask, side)
+        # only paths with something to split (row-wise arithmetic: same numbers per path)
+        cells = np.ix_(paths, sub)
         if weight is None:
-            w = np.maximum(self.ledger.face[:, sub] - self.edge_due[:, sub], 0.0)
+            w = np.maximum(self.ledger.face[cells] - self.edge_due[cells], 0.0)
         else:
-            w = weight[:, sub]
+            w = weight[cells]
         tot = (net.by_borrower(w) if side == "borrower" else net.by_lender(w))[:, who]
         with np.errstate(divide="ignore", invalid="ignore"):
             share = np.where(tot > 0, w / np.where(tot > 0, tot, 1), 0)
-        out[:, sub] = np.minimum(amount[:, who] * share, w)
+        out[cells] = np.minimum(amount[np.ix_(paths, who)] * share, w)
         return out
 
     # ------------------------------------------------------------------ schedule
@@ -847,8 +881,21 @@ class _Run:
         bank = bool(self.bank_open[t])
         tsy = [self.anames.index(a) for a in ("tbills", "tnotes") if a in self.anames]
         n_used = 0
+        rows: np.ndarray | None = None  # paths being simulated (None = all)
+        saved: dict[str, Any] = {}
         for n in range(self.p.max_rounds):
             n_used = n + 1
+            if not active.all():
+                # later sub-rounds only run the paths still active (the others are frozen)
+                keep = np.flatnonzero(active)
+                if rows is not None:
+                    self._scatter(rows, saved)
+                    keep = rows[keep]
+                rows = keep
+                saved = self._gather(rows)
+                depth = depth[active]
+                active = np.ones(len(rows), dtype=bool)
+                L = self.ledger
             sell = self.pending * open_k[None, None, :] * active[:, None, None]
             self.pending = self.pending - sell
             if n == 0:
@@ -916,8 +963,63 @@ class _Run:
                 ConvergenceWarning,
                 stacklevel=4,
             )
+        if rows is not None:
+            self._scatter(rows, saved)
         self.rounds[t] = n_used
         return sold_total
+
+    def _gather(self, rows: np.ndarray) -> dict[str, Any]:
+        """Restrict the per-path state touched by sub-rounds to the paths ``rows``.
+
+        Returns the full-size state, to be given back to :meth:`_scatter`. Every per-path
+        computation is independent of the other paths, so a restricted round gives each
+        path bit for bit what the full batch would.
+        """
+        saved: dict[str, Any] = {name: getattr(self, name) for name in _ROUND_STATE}
+        saved.update(
+            ledger=self.ledger, sh=self.sh, policy=self.policy, P=self.P, totals=self.start_totals
+        )
+        saved["n_events"] = len(self.events)
+        for name in _ROUND_STATE:
+            setattr(self, name, saved[name][rows])
+        L = self.ledger
+        self.ledger = Ledger(
+            L.price[rows],
+            L.units[rows],
+            L.cash[rows],
+            L.face[rows],
+            L.mark[rows],
+            L.equity[rows],
+            L.cb_money[rows],
+            L.cb_index,
+        )
+        self.policy = PolicyState(*(getattr(self.policy, name)[rows] for name in _POLICY_ARRAYS))
+        self.sh = self.sh.take(rows)
+        start = self.start_totals
+        self.start_totals = Totals(start.cash[rows], start.units[rows], start.cb_money[rows])
+        self.P = len(rows)
+        return saved
+
+    def _scatter(self, rows: np.ndarray, saved: dict[str, Any]) -> None:
+        """Write the restricted state of :meth:`_gather` back into the full arrays."""
+        for name in _ROUND_STATE:
+            saved[name][rows] = getattr(self, name)
+            setattr(self, name, saved[name])
+        for full, part, names in (
+            (saved["ledger"], self.ledger, _LEDGER_ARRAYS),
+            (saved["policy"], self.policy, _POLICY_ARRAYS),
+        ):
+            for name in names:
+                getattr(full, name)[rows] = getattr(part, name)
+        self.ledger, self.policy, self.sh, self.P = (
+            saved["ledger"],
+            saved["policy"],
+            saved["sh"],
+            saved["P"],
+        )
+        self.start_totals = saved["totals"]
+        for e in self.events[saved["n_events"] :]:
+            e["path"] = int(rows[e["path"]])
 
     def _qe_orders(self, t: int, open_k: np.ndarray, bank: bool) -> np.ndarray:
         """Central-bank Treasury purchases as negative sale orders (round 1 of bank days)."""
@@ -1422,9 +1524,10 @@ class _Run:
         seized units are queued for sale.
         """
         L, s = self.ledger, self.s
-        edges = np.flatnonzero(self.m_repo)
-        if not len(edges):
+        if not self.m_repo.any():
             return
+        # secured edges of new defaulters only: the others have nothing to move
+        edges = np.flatnonzero(self.m_repo & np.any(new, axis=0)[s.borrower])
         b = s.borrower[edges]
         lend = s.lender[edges]
         trad = self.tradable[None, None, :]

@@ -30,6 +30,25 @@ scalar ``h_i`` per institution, so each round costs three small matrix products
 (P×K by K×N) instead of touching a P×N×K array. With a single day, no exogenous moves and
 ``rounds_per_day`` large the kernel reproduces :func:`powderkeg.contagion.firesale.cont_schaanning`
 (tested on T-CS-1). Money in USD billions; leverage is assets/equity.
+
+Engines (``run_stress(..., engine=...)``, ``powderkeg stress run --engine``):
+
+``reduced`` (default)
+    the kernel above: leverage-threshold fire sales, fund and stablecoin redemptions paid pro
+    rata, counterparty write-downs at LGD, transient impact, the two-phase BTC path and the
+    scenario's policy pivot. It has **no** repo margin calls or procyclical haircuts, no
+    collateral seizure, no clearing of a contract network, no market calendars (every asset
+    trades daily) and no central-bank balance sheet. Fast: 10,000 paths in seconds.
+``agent``
+    the double-entry agent engine (:mod:`powderkeg.contagion.engine`) with the full
+    model-spec §7 daily schedule — margin calls with procyclical haircuts, collateral seizure,
+    greatest clearing vector (Rogers–Veraart), redemptions settled on bank days, credit-line
+    draws, the stablecoin waterfall, central-bank QE and facility loans, NYSE/crypto calendars
+    — fed by the same drawn figures and exogenous paths (mapping in
+    :mod:`powderkeg.contagion.agent_scenario`; balance sheets at the scenario's central
+    figures). Roughly a thousand times slower per path, so runs are capped
+    (:data:`AGENT_MAX_PATHS`, :data:`AGENT_MAX_WORK`); losses are not split into direct,
+    fire-sale and credit parts.
 """
 
 from __future__ import annotations
@@ -69,6 +88,16 @@ FAN_PATHS = 2000
 #: Cache namespace and model version (bump when the kernel's results change).
 CACHE_NAMESPACE = "stress-run"
 MODEL_VERSION = "reduced-1"
+#: Engines of :func:`run_stress` (see the module doc).
+ENGINES = ("reduced", "agent")
+#: Agent engine: model version, paths per task, largest run (paths; paths x institutions x
+#: days, about three minutes serially on one core).
+AGENT_MODEL_VERSION = "agent-1"
+AGENT_CHUNK = 64
+AGENT_PATHS = 256  # default run size of the agent engine
+AGENT_MAX_ROUNDS = 20  # engine sub-round limit n_max for scenario runs (model-spec §7)
+AGENT_MAX_PATHS = 20_000
+AGENT_MAX_WORK = 2e7
 #: Impact half-lives (days) at or above this are permanent (Cont–Schaanning).
 PERMANENT = 1e12
 #: Sales below this (USD bn) end the day's rounds.
@@ -566,6 +595,21 @@ class ChunkSummary:
     rounds_used: int
 
 
+def chunk_draws(
+    scn: Scenario, n: int, days: int, seed: np.random.SeedSequence
+) -> tuple[dict[str, np.ndarray], TwoPhaseDraws, np.ndarray]:
+    """The random inputs of one chunk of ``n`` paths: drawn figures, two-phase draws, noise.
+
+    ``seed`` spawns three children (figures, two-phase block, asset noise), so both engines
+    see the same numbers for the same chunk seed.
+    """
+    p_seed, d_seed, n_seed = seed.spawn(3)
+    values = draw_figures(scn, np.random.default_rng(p_seed), n)
+    draws = TwoPhaseDraws.draw(np.random.default_rng(d_seed), n, days)
+    noise = np.random.default_rng(n_seed).standard_normal((n, days, len(scn.assets)))
+    return values, draws, noise
+
+
 def run_chunk(
     scenario: dict[str, Any], n: int, days: int, seed: np.random.SeedSequence, keep: int
 ) -> ChunkSummary:
@@ -576,10 +620,7 @@ def run_chunk(
     """
     scn = parse_scenario(scenario, "<chunk>")
     layout = Layout.from_scenario(scn)
-    p_seed, d_seed, n_seed = seed.spawn(3)
-    values = draw_figures(scn, np.random.default_rng(p_seed), n)
-    draws = TwoPhaseDraws.draw(np.random.default_rng(d_seed), n, days)
-    noise = np.random.default_rng(n_seed).standard_normal((n, days, len(scn.assets)))
+    values, draws, noise = chunk_draws(scn, n, days, seed)
     with _single_blas_thread():
         system, shocks, _ = build_chunk(scn, layout, values, draws, noise)
         out = simulate_system(system, shocks, rounds_per_day=scn.rounds_per_day)
@@ -744,6 +785,7 @@ class StressResult(Result):
         if p.get("cached"):
             facts.append(("cached", f"yes (computed in {p['compute_s']:.2f} s)"))
         lf = self.losses_frame()
+        decomposed = lf["direct"].notna().all()
         btc_tab = pd.DataFrame(
             {
                 "max drawdown": btc["drawdown"],
@@ -768,17 +810,38 @@ class StressResult(Result):
                         ]
                     ],
                 ),
-                Table.from_frame(
-                    "Mean loss decomposition (USD bn)", lf[["direct", "fire sales", "credit"]]
+                *(
+                    [
+                        Table.from_frame(
+                            "Mean loss decomposition (USD bn)",
+                            lf[["direct", "fire sales", "credit"]],
+                        )
+                    ]
+                    if decomposed
+                    else []
                 ),
                 Table.from_frame("Fire sales (USD bn) and drawdowns by asset", self.assets_frame()),
                 Table.from_frame("BTC", btc_tab),
             ],
             notes=[
-                f"Engine: {p['engine']}. Losses are capital losses C0 - C_T (direct revaluation "
-                "+ fire-sale impact + counterparty write-downs); defaults are C <= 0.",
+                f"Engine: {p['engine']}. "
+                + (
+                    "Losses are capital losses C0 - C_T (direct revaluation + fire-sale impact "
+                    "+ counterparty write-downs); defaults are C <= 0."
+                    if decomposed
+                    else "Losses are book-equity losses E0 - E_T net of fund distributions; "
+                    "defaults are insolvency or failure to pay (margin calls, redemptions)."
+                ),
                 "Every figure is drawn per path within its scenario range; see provenance "
                 "for sources and evidence grades.",
+                *(
+                    [
+                        f"The agent engine's sub-round limit ({p['rounds_used_max']}) bound on "
+                        "some day: sales had not stopped within the day (spectral radius >= 1?)."
+                    ]
+                    if not decomposed and p["rounds_used_max"] >= AGENT_MAX_ROUNDS
+                    else []
+                ),
             ],
         )
 
@@ -831,6 +894,7 @@ def _assemble(
     seed: int,
     days: int,
     runtime: float,
+    engine: str = "reduced",
 ) -> dict[str, Any]:
     G = len(layout.group_keys)
     loss_g = np.concatenate([c.loss_by_group for c in chunks])
@@ -866,9 +930,11 @@ def _assemble(
             "mean": float(loss_g[:, g].mean()),
             **_q(loss_g[:, g]),
             "q99": float(np.quantile(loss_g[:, g], 0.99)),
-            "direct": float(parts[g, 0] / paths),
-            "fire_sales": float(parts[g, 1] / paths),
-            "credit": float(parts[g, 2] / paths),
+            # the agent engine does not decompose losses (NaN parts -> None)
+            **{
+                name: None if np.isnan(parts[g, j]) else float(parts[g, j] / paths)
+                for j, name in enumerate(("direct", "fire_sales", "credit"))
+            },
         }
         defaults[key] = {
             "label": layout.group_labels[g],
@@ -910,7 +976,11 @@ def _assemble(
             "hash": scenario_hash(scn),
             "start_date": scn.start_date,
         },
-        "engine": f"powderkeg reduced system kernel ({MODEL_VERSION})",
+        "engine": (
+            f"powderkeg reduced system kernel ({MODEL_VERSION})"
+            if engine == "reduced"
+            else f"powderkeg agent engine ({AGENT_MODEL_VERSION}), full model-spec §7 schedule"
+        ),
         "paths": paths,
         "seed": seed,
         "days": days,
@@ -969,9 +1039,12 @@ def _assemble(
     }
 
 
-def cache_key(scn: Scenario, *, paths: int, seed: int, days: int) -> str:
-    """Cache key of a run: scenario hash, model version, seed, paths and days."""
-    return f"{scenario_hash(scn)}:{MODEL_VERSION}:seed={seed}:paths={paths}:days={days}"
+def cache_key(
+    scn: Scenario, *, paths: int, seed: int, days: int, engine: str = "reduced", chunk: int = CHUNK
+) -> str:
+    """Cache key of a run: scenario hash, engine model version, seed, paths, days, chunk."""
+    version = MODEL_VERSION if engine == "reduced" else AGENT_MODEL_VERSION
+    return f"{scenario_hash(scn)}:{version}:seed={seed}:paths={paths}:days={days}:chunk={chunk}"
 
 
 def run_stress(
@@ -982,12 +1055,13 @@ def run_stress(
     days: int | None = None,
     workers: int = 1,
     scheduler: str | None = None,
-    chunk: int = CHUNK,
+    chunk: int | None = None,
     progress: Any = None,
     store: Any = None,
     use_cache: bool = True,
+    engine: str = "reduced",
 ) -> StressResult:
-    """Run the Monte Carlo stress test of ``scenario``.
+    """Run the Monte Carlo stress test of ``scenario`` (engines: see the module doc).
 
     Parameters
     ----------
@@ -1003,15 +1077,18 @@ def run_stress(
         Local processes (``1`` = serial in this process).
     scheduler : str, optional
         Dask scheduler address, or ``"dask-local"`` for a local cluster of ``workers`` workers.
-    chunk : int, default 1000
-        Paths per task. Results depend on it (it fixes how seeds map to paths), not on the
-        backend or the number of workers.
+    chunk : int, optional
+        Paths per task (default 1000; 64 for the agent engine). Results depend on it (it
+        fixes how seeds map to paths), not on the backend or the number of workers.
     progress : callable, optional
         ``progress(done, total, label)`` after each chunk.
     store : Store, optional
         Cache the result (and read it back) under the scenario hash, seed, paths and days.
     use_cache : bool, default True
         Read the cache (a computed result is still written when ``store`` is given).
+    engine : {"reduced", "agent"}, default "reduced"
+        The fast reduced kernel or the full agent engine (at most :data:`AGENT_MAX_PATHS`
+        paths and :data:`AGENT_MAX_WORK` paths x institutions x days).
 
     Returns
     -------
@@ -1019,20 +1096,25 @@ def run_stress(
     """
     from powderkeg.parallel import chunk_sizes, map_chunks, spawn_seeds
 
-    paths = check_int(paths, "--paths", minimum=1, maximum=MAX_PATHS)
+    if engine not in ENGINES:
+        raise InputError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    agent = engine == "agent"
+    max_paths, max_work = (AGENT_MAX_PATHS, AGENT_MAX_WORK) if agent else (MAX_PATHS, MAX_WORK)
+    paths = check_int(paths, "--paths", minimum=1, maximum=max_paths)
     days = scenario.horizon_days if days is None else days
     days = check_int(days, "--days", minimum=1, maximum=MAX_DAYS)
     workers = check_int(workers, "--workers", minimum=1, maximum=256)
+    chunk = (AGENT_CHUNK if agent else CHUNK) if chunk is None else chunk
     chunk = check_int(chunk, "chunk", minimum=1, maximum=MAX_PATHS)
     seed = check_int(seed, "--seed", minimum=0)
     work = float(paths) * scenario.n_institutions * days
-    if work > MAX_WORK:
+    if work > max_work:
         raise InputError(
-            f"run too large: paths x institutions x days = {work:.3g} exceeds {MAX_WORK:.0e}; "
-            "use fewer --paths or --days"
+            f"run too large for the {engine} engine: paths x institutions x days = {work:.3g} "
+            f"exceeds {max_work:.0e}; use fewer --paths or --days"
         )
     t0 = time.perf_counter()
-    key = cache_key(scenario, paths=paths, seed=seed, days=days)
+    key = cache_key(scenario, paths=paths, seed=seed, days=days, engine=engine, chunk=chunk)
     provenance = Provenance(
         sources=[
             {"name": f"scenario {scenario.name}", "hash": scenario_hash(scenario),
@@ -1047,7 +1129,8 @@ def run_stress(
             "chunk": chunk,
             "workers": workers,
             "scheduler": scheduler,
-            "model": MODEL_VERSION,
+            "engine": engine,
+            "model": AGENT_MODEL_VERSION if agent else MODEL_VERSION,
         },
         seed=seed,
     )  # fmt: skip
@@ -1066,13 +1149,18 @@ def run_stress(
     kept = np.minimum(np.maximum(FAN_PATHS - np.concatenate([[0], np.cumsum(sizes)[:-1]]), 0),
                       sizes)  # fmt: skip
     tasks = [(data, n, days, s, int(k)) for n, s, k in zip(sizes, seeds, kept)]
+    if agent:
+        from powderkeg.contagion.agent_scenario import run_agent_chunk
+
+        func: Any = run_agent_chunk
+    else:
+        func = run_chunk
     chunks = map_chunks(
-        run_chunk, tasks, workers=workers, scheduler=scheduler, progress=progress,
-        label="chunks",
-    )  # fmt: skip
+        func, tasks, workers=workers, scheduler=scheduler, progress=progress, label="chunks"
+    )
     payload = _assemble(
         scenario, layout, chunks, paths=paths, seed=seed, days=days,
-        runtime=time.perf_counter() - t0,
+        runtime=time.perf_counter() - t0, engine=engine,
     )  # fmt: skip
     if store is not None:
         store.cache_put(CACHE_NAMESPACE, key, payload)
@@ -1090,9 +1178,9 @@ def expected_losses(
     )
 
 
-def describe_size(paths: int, scenario: Scenario, days: int) -> str:
+def describe_size(paths: int, scenario: Scenario, days: int, chunk: int = CHUNK) -> str:
     """A one-line description of a run's size (for progress bars and logs)."""
-    chunks = math.ceil(paths / CHUNK)
+    chunks = math.ceil(paths / chunk)
     return (
         f"{paths:,} paths x {scenario.n_institutions} institutions x {len(scenario.assets)} "
         f"assets x {days} days in {chunks} chunk(s)"

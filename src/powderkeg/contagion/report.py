@@ -5,7 +5,9 @@ from ``ctx.seed`` and cached in the store, and the two-phase BTC scenario (5,000
 with ``ctx.quick``). Blocks: the loss distribution (histogram of total capital losses), the
 default cascade (expected new defaults per day by institution group), the BTC fan chart and
 the AI-shock × policy-lag grid. Headlines: expected loss, expected defaults, P(BTC survives
-the first hit), P(BTC gains from the second wave).
+the first hit), P(BTC gains from the second wave). A "default cascade" block traces one path
+of the same scenario through the full agent engine (defaults by day and type, central-bank
+actions); with ``ctx.quick`` on a 2-member-per-group copy over 15 days.
 """
 
 from __future__ import annotations
@@ -20,10 +22,14 @@ SCENARIO = "ai-correction"
 STRESS_PATHS = (2000, 200)
 BTC_PATHS = (5000, 300)
 GRID_PATHS = (1000, 100)
+#: Agent-engine trace (days, members per group) for the full and the quick report.
+TRACE_DAYS = (60, 15)
+TRACE_MEMBERS = (None, 2)
 
 
 def section(ctx: ReportContext) -> Section | None:
     """Build the Contagion section (always available: it needs no stored series)."""
+    from powderkeg.contagion.agent_scenario import cap_members, cascade_summary, trace
     from powderkeg.contagion.montecarlo import default_cascade_chart, loss_histogram, run_stress
     from powderkeg.contagion.scenario_spec import load_scenario
     from powderkeg.scenarios.two_phase import TwoPhaseParams, fan_chart, run_btc_scenario
@@ -91,6 +97,11 @@ def section(ctx: ReportContext) -> Section | None:
     sec.blocks.append(loss_histogram(p))
     sec.blocks.append(default_cascade_chart(p))
     sec.blocks.append(stress.summary().as_html())
+    members = TRACE_MEMBERS[i]
+    traced = trace(
+        scn if members is None else cap_members(scn, members), seed=ctx.seed, days=TRACE_DAYS[i]
+    )
+    sec.blocks.append(cascade_summary(traced).as_html())
     sec.blocks.append(fan_chart(btc.fan, "BTC two-phase path: quantile fan (price)"))
     sec.blocks.append(btc.summary().as_html())
     return sec
