@@ -35,6 +35,22 @@ def chunk_sizes(total: int, chunk: int) -> list[int]:
     return sizes
 
 
+def check_backend(workers: int, scheduler: str | None) -> None:
+    """Validate a backend choice: ``workers`` local processes, or a Dask ``scheduler``.
+
+    ``workers`` also sizes a ``"dask-local"`` cluster but cannot be combined with a remote
+    scheduler address.
+    """
+    from powderkeg._validation import check_int
+
+    check_int(workers, "workers", minimum=1, maximum=256)
+    if scheduler is not None and scheduler != "dask-local" and workers != 1:
+        raise InputError(
+            "give either workers (local processes) or a scheduler address (a Dask cluster); "
+            "workers only sizes a 'dask-local' cluster"
+        )
+
+
 def map_chunks(
     func: Callable[..., R],
     tasks: Sequence[tuple[Any, ...]],

@@ -138,7 +138,7 @@ def test_agent_run_deterministic_and_backend_free(
     assert run([*argv[:-6], "--paths", "20001"]) == 2
     assert "--paths must be <= 20000" in capsys.readouterr().err
     assert run([*argv[:6], "--engine", "bogus", "--paths", "2"]) == 2
-    assert "--engine must be one of reduced, agent" in capsys.readouterr().err
+    assert "engine must be one of 'reduced', 'agent'" in capsys.readouterr().err
 
 
 def _shock(scn: Scenario, f: float) -> Scenario:

@@ -130,7 +130,7 @@ def test_stress_errors_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path
         )
         == 2
     )
-    assert "either --workers" in capsys.readouterr().err
+    assert "either workers" in capsys.readouterr().err
     data = yaml.safe_load((builtin_dir() / "ai-correction.yaml").read_text(encoding="utf-8"))
     data["policy"]["lag_dayz"] = 3
     bad = tmp_path / "bad.yaml"

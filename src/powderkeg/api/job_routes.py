@@ -201,9 +201,10 @@ def register_job_routes(app: FastAPI) -> None:
                 ],
             )
         params = body.model_dump()
+        run_plan = stress.plan(body.scenario, paths=body.paths, chunk=body.chunk, days=body.days)
 
         def work(view: Any, progress: ProgressCallback) -> Any:
-            return stress.run(view, progress=progress, **params)
+            return stress.run(view, run_plan, seed=body.seed, progress=progress)
 
         return submit_job(request, response, "stress", params, work)
 

@@ -28,28 +28,16 @@ scenario_app = typer.Typer(
 )
 
 
-def _backend(workers: int, scheduler: str | None) -> None:
-    from powderkeg._validation import check_int
-    from powderkeg.exceptions import InputError
-
-    check_int(workers, "--workers", minimum=1, maximum=256)
-    if scheduler is not None and scheduler != "dask-local" and workers != 1:
-        raise InputError(
-            "give either --workers N (local processes) or --scheduler ADDR (a Dask cluster); "
-            "--workers only sizes a --scheduler dask-local cluster"
-        )
-
-
 @stress_app.command("list")
 def list_cmd(ctx: typer.Context) -> None:
     """List the built-in scenarios with their descriptions.
 
     Example: [bold]powderkeg stress list[/bold]
     """
-    from powderkeg.contagion.scenario_spec import ScenarioCatalog, list_scenarios
+    from powderkeg.service import stress
 
     state: CliState = ctx.obj
-    emit(ScenarioCatalog(list_scenarios()), state)
+    emit(stress.scenarios(), state)
 
 
 @stress_app.command("run")
@@ -111,39 +99,18 @@ def run_cmd(
 
       [bold]powderkeg --json stress run oracle-shock --paths 2000 --days 30[/bold]
     """
-    from powderkeg.contagion.montecarlo import (
-        AGENT_CHUNK,
-        AGENT_PATHS,
-        CHUNK,
-        describe_size,
-        run_stress,
-    )
-    from powderkeg.contagion.scenario_spec import load_scenario
+    from powderkeg.service import stress
 
     state: CliState = ctx.obj
-    _backend(workers, scheduler)
-    scn = load_scenario(scenario)
-    agent = engine == "agent"
-    if paths is None:
-        paths = AGENT_PATHS if agent else 10_000
-    if chunk is None:
-        chunk = AGENT_CHUNK if agent else CHUNK
-    horizon = scn.horizon_days if days is None else days
-    label = f"{scn.name} ({engine}): {describe_size(paths, scn, horizon, chunk)}"
-    with state.open_store() as store, progress(state, label) as update:
-        result = run_stress(
-            scn,
-            paths=paths,
-            seed=seed,
-            days=days,
-            workers=workers,
-            scheduler=scheduler,
-            chunk=chunk,
-            progress=update,
-            store=store,
-            use_cache=not no_cache,
-            engine=engine,
-        )
+    run_plan = stress.plan(
+        scenario, engine=engine, paths=paths, chunk=chunk, days=days, workers=workers,
+        scheduler=scheduler,
+    )  # fmt: skip
+    with state.open_store() as store, progress(state, run_plan.describe()) as update:
+        result = stress.run(
+            store, run_plan, seed=seed, workers=workers, scheduler=scheduler,
+            use_cache=not no_cache, progress=update,
+        )  # fmt: skip
     emit(result, state)
 
 
@@ -231,10 +198,11 @@ def btc_cmd(
       [bold]powderkeg scenario btc --no-policy --days 300[/bold]
     """
     from powderkeg._validation import check_float, check_int
+    from powderkeg.parallel import check_backend
     from powderkeg.scenarios.two_phase import MAX_PATHS, TwoPhaseParams, run_btc_scenario
 
     state: CliState = ctx.obj
-    _backend(workers, scheduler)
+    check_backend(workers, scheduler)
     shock = check_float(ai_shock, "--ai-shock", minimum=0.0, maximum=95.0) / 100.0
     weeks = check_float(policy_lag_weeks, "--policy-lag-weeks", minimum=1 / 7, maximum=520.0)
     check_int(paths, "--paths", minimum=1, maximum=MAX_PATHS)

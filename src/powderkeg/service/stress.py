@@ -1,13 +1,17 @@
-"""Stress commands (``powderkeg stress list | run``) as functions, as the API serves them."""
+"""Stress commands (``powderkeg stress list | run``) as functions, for the CLI and the API."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from powderkeg.contagion.scenario_spec import Scenario
     from powderkeg.data.store import Store
     from powderkeg.parallel import ProgressCallback
     from powderkeg.results import Result
+
+ENGINES = ("reduced", "agent")
 
 
 def scenarios() -> Result:
@@ -17,34 +21,81 @@ def scenarios() -> Result:
     return ScenarioCatalog(list_scenarios())
 
 
-def run(
-    store: Store,
+@dataclass(frozen=True)
+class RunPlan:
+    """A validated stress run: the scenario and the sizes actually used."""
+
+    scenario: Scenario
+    engine: str
+    paths: int
+    chunk: int
+    days: int | None
+
+    def describe(self) -> str:
+        """One line for a progress bar: scenario, engine and size."""
+        from powderkeg.contagion.montecarlo import describe_size
+
+        horizon = self.scenario.horizon_days if self.days is None else self.days
+        size = describe_size(self.paths, self.scenario, horizon, self.chunk)
+        return f"{self.scenario.name} ({self.engine}): {size}"
+
+
+def plan(
     scenario: str,
     *,
-    paths: int = 10_000,
-    seed: int = 1,
+    engine: str = "reduced",
+    paths: int | None = None,
+    chunk: int | None = None,
     days: int | None = None,
-    chunk: int = 1000,
     workers: int = 1,
     scheduler: str | None = None,
+) -> RunPlan:
+    """Validate a run's options and fill the engine's default sizes.
+
+    Defaults: 10,000 paths in chunks of 1,000 for the reduced kernel, 256 in chunks of 64
+    for the agent engine. ``workers`` sizes a local process pool or a ``dask-local``
+    cluster; it cannot be combined with a remote ``scheduler``.
+    """
+    from powderkeg._validation import check_option
+    from powderkeg.contagion.montecarlo import AGENT_CHUNK, AGENT_PATHS, CHUNK
+    from powderkeg.contagion.scenario_spec import load_scenario
+    from powderkeg.parallel import check_backend
+
+    check_option(engine, "engine", ENGINES)
+    check_backend(workers, scheduler)
+    agent = engine == "agent"
+    return RunPlan(
+        scenario=load_scenario(scenario),
+        engine=engine,
+        paths=(AGENT_PATHS if agent else 10_000) if paths is None else paths,
+        chunk=(AGENT_CHUNK if agent else CHUNK) if chunk is None else chunk,
+        days=days,
+    )
+
+
+def run(
+    store: Store,
+    run_plan: RunPlan,
+    *,
+    seed: int = 1,
+    workers: int = 1,
+    scheduler: str | None = None,
+    use_cache: bool = True,
     progress: ProgressCallback | None = None,
 ) -> Result:
-    """Monte Carlo stress run of a scenario, by name or file (``stress run``).
-
-    The run is cached in ``store`` by scenario hash, paths, days and seed.
-    """
+    """Monte Carlo stress run (``stress run``), cached in ``store`` by scenario hash and seed."""
     from powderkeg.contagion.montecarlo import run_stress
-    from powderkeg.contagion.scenario_spec import load_scenario
 
     return run_stress(
-        load_scenario(scenario),
-        paths=paths,
+        run_plan.scenario,
+        paths=run_plan.paths,
         seed=seed,
-        days=days,
+        days=run_plan.days,
         workers=workers,
         scheduler=scheduler,
-        chunk=chunk,
+        chunk=run_plan.chunk,
         progress=progress,
         store=store,
-        use_cache=True,
+        use_cache=use_cache,
+        engine=run_plan.engine,
     )
