@@ -27,18 +27,11 @@ SCALE = {
     "dealer": 6,
     "ai_borrower": 20,
 }
-SHOCK = {
-    "ai_equity": -0.35,
-    "data_centres": -0.3,
-    "btc": -0.15,
-    "other_crypto": -0.2,
-    "other_equity": -0.1,
-    "hy_credit": -0.05,
-}
 
 
 def main() -> None:
     from powderkeg.contagion.engine import Shocks, System, simulate
+    from powderkeg.contagion.system import AI_CRYPTO_SHOCK
     from powderkeg.exceptions import ConvergenceWarning
 
     parser = argparse.ArgumentParser(description=__doc__)
@@ -49,7 +42,7 @@ def main() -> None:
     system = System.default({"scale": SCALE})
     rng = np.random.default_rng(5)
     ret = rng.normal(0.0, 0.02, (args.paths, args.days, system.n_assets))
-    for name, r in SHOCK.items():
+    for name, r in AI_CRYPTO_SHOCK.items():
         ret[:, 0, system.asset_index(name)] += r * rng.uniform(0.3, 1.5, args.paths)
     warnings.simplefilter("ignore", ConvergenceWarning)
     t0 = time.perf_counter()

@@ -16,21 +16,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from powderkeg.data.sources.package import read_package
+from _common import add_package_argument, import_package, interleaved, stats
 from powderkeg.data.store import Store
 
-DEFAULT_PACKAGE = (
-    Path(__file__).resolve().parents[1].parent / "shared" / "data" / "datapackage.json"
-)
 SYMBOLS = (
     "BTC-USD",
     "ETH-USD",
@@ -72,20 +67,10 @@ def peer(package: Path, files: dict[str, dict[str, Any]]) -> pd.DataFrame:
     return pd.concat(parts, axis=1, join="inner", sort=True)
 
 
-def stats(times: list[float]) -> str:
-    arr = np.asarray(times) * 1e3
-    return f"{arr.min():7.2f} / {np.median(arr):7.2f} / {arr.max():7.2f} ms"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument(
-        "--package",
-        type=Path,
-        default=Path(os.environ.get("POWDERKEG_SHARED_DATA", DEFAULT_PACKAGE.parent))
-        / "datapackage.json",
-    )
+    add_package_argument(parser)
     args = parser.parse_args()
     package: Path = args.package
     desc = json.loads(package.read_text())
@@ -95,9 +80,7 @@ def main() -> None:
     files = {sym: files[sym] for sym in SYMBOLS}
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.duckdb"
-        with Store(path) as store:
-            batches, sha = read_package(package)
-            store.ingest(batches, source="package", target=str(package), sha256=sha)
+        import_package(path, package)
         with Store(path, read_only=True) as store:
             ours = store.frame(list(SYMBOLS), START, END)
             theirs = peer(package, files)
@@ -108,19 +91,15 @@ def main() -> None:
                 check_index_type=False,
                 check_names=False,
             )
-            t_ours: list[float] = []
-            t_peer: list[float] = []
-            for _ in range(args.repeats):
-                start = time.perf_counter()
-                store.frame(list(SYMBOLS), START, END)
-                t_ours.append(time.perf_counter() - start)
-                start = time.perf_counter()
-                peer(package, files)
-                t_peer.append(time.perf_counter() - start)
+            t_ours, t_peer = interleaved(
+                args.repeats,
+                lambda _: store.frame(list(SYMBOLS), START, END),
+                lambda _: peer(package, files),
+            )
     print(f"{len(SYMBOLS)} symbols, {START} to {END}: {ours.shape[0]} aligned dates")
     print(f"repeats: {args.repeats} (min / median / max)")
-    print(f"  powderkeg Store.frame (intersection):   {stats(t_ours)}")
-    print(f"  pandas read_csv x20 + slice + concat:    {stats(t_peer)}")
+    print(f"  powderkeg Store.frame (intersection):   {stats(t_ours, 2)}")
+    print(f"  pandas read_csv x20 + slice + concat:    {stats(t_peer, 2)}")
     ratio = np.median(t_peer) / np.median(t_ours)
     print(f"store is {ratio:.1f}x faster than re-parsing (median); target > 1x")
 

@@ -16,29 +16,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from powderkeg.data.sources.package import read_package
-from powderkeg.data.store import Store
-
-DEFAULT_PACKAGE = (
-    Path(__file__).resolve().parents[1].parent / "shared" / "data" / "datapackage.json"
-)
+from _common import add_package_argument, import_package, interleaved, stats
 
 
 def ours(package: Path, folder: Path, round_no: int) -> int:
     """Verify, parse and store the package in a fresh store; return the rows written."""
     path = folder / f"bench-{round_no}.duckdb"
-    with Store(path) as store:
-        batches, sha = read_package(package)
-        report = store.ingest(batches, source="package", target=str(package), sha256=sha)
+    report = import_package(path, package)
     path.unlink()
     return report.inserted
 
@@ -54,20 +45,10 @@ def peer(package: Path, desc: dict[str, Any]) -> int:
     return rows
 
 
-def stats(times: list[float]) -> str:
-    arr = np.asarray(times) * 1e3
-    return f"{arr.min():7.1f} / {np.median(arr):7.1f} / {arr.max():7.1f} ms"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument(
-        "--package",
-        type=Path,
-        default=Path(os.environ.get("POWDERKEG_SHARED_DATA", DEFAULT_PACKAGE.parent))
-        / "datapackage.json",
-    )
+    add_package_argument(parser)
     args = parser.parse_args()
     package: Path = args.package
     desc = json.loads(package.read_text())
@@ -79,20 +60,14 @@ def main() -> None:
         peer_rows = peer(package, desc)
         if ours_rows != peer_rows:
             raise SystemExit(f"row counts differ: powderkeg {ours_rows}, pandas {peer_rows}")
-        t_ours: list[float] = []
-        t_peer: list[float] = []
-        for i in range(args.repeats):
-            start = time.perf_counter()
-            ours(package, folder, i)
-            t_ours.append(time.perf_counter() - start)
-            start = time.perf_counter()
-            peer(package, desc)
-            t_peer.append(time.perf_counter() - start)
+        t_ours, t_peer = interleaved(
+            args.repeats, lambda i: ours(package, folder, i), lambda _: peer(package, desc)
+        )
     ratios = np.asarray(t_ours) / np.asarray(t_peer)
     print(f"data package: {n_files} files, {size / 1e6:.1f} MB, {ours_rows:,} rows with a value")
     print(f"repeats: {args.repeats} (min / median / max)")
-    print(f"  powderkeg import-package (verify+parse+store): {stats(t_ours)}")
-    print(f"  pandas read_csv + to_datetime (parse only):    {stats(t_peer)}")
+    print(f"  powderkeg import-package (verify+parse+store): {stats(t_ours, 1)}")
+    print(f"  pandas read_csv + to_datetime (parse only):    {stats(t_peer, 1)}")
     print(
         f"ratio powderkeg / pandas: median {np.median(t_ours) / np.median(t_peer):.2f}x "
         f"(per round {ratios.min():.2f}-{ratios.max():.2f}); target <= 2x"

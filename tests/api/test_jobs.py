@@ -298,3 +298,64 @@ class TestLppls:
             r = client.get("/api/bubble/lppls?symbol=NVDA&window=80&starts=2")
         assert r.status_code == 200, r.text
         assert strip_volatile(r.json()) == strip_volatile(expected)
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "args"),
+    [
+        (
+            "/api/jobs/bubble/gauge",
+            {"asof": "2025-12-10", "psy": False, "lppls_days": 1, "fundamentals": "example"},
+            [
+                "bubble",
+                "gauge",
+                "--asof",
+                "2025-12-10",
+                "--no-psy",
+                "--lppls-days",
+                "1",
+                "--fundamentals",
+                "example",
+            ],
+        ),
+        (
+            "/api/jobs/bubble/signals",
+            {"symbol": "^IXIC", "lppls": False, "reps": 50, "start": "1990-01-01"},
+            ["bubble", "signals", "^IXIC", "--no-lppls", "--reps", "50", "--start", "1990-01-01"],
+        ),
+    ],
+    ids=["gauge", "signals"],
+)
+def test_bubble_jobs_match_cli(
+    real_store_path: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    path: str,
+    body: dict[str, Any],
+    args: list[str],
+) -> None:
+    import shutil
+
+    db = tmp_path / "real.duckdb"
+    shutil.copy(real_store_path, db)
+    with TestClient(create_app(ApiSettings(db=str(db), token=TOKEN))) as client:
+        job = wait(client, client.post(path, json=body, headers=auth()).json()["id"], 120.0)
+    assert job["status"] == "finished", job
+    capsys.readouterr()
+    assert run(["--db", str(db), "--json", *args]) == 0
+    cli = json.loads(capsys.readouterr().out)
+    assert strip_volatile(job["result"]) == strip_volatile(cli)
+
+
+def test_bubble_jobs_enforce_run_size(store_path: Path) -> None:
+    settings = ApiSettings(db=str(store_path), token=TOKEN, max_psy_work=1_000_000)
+    with TestClient(create_app(settings)) as client:
+        big = client.post("/api/jobs/bubble/gauge", json={"reps": 10**6}, headers=auth())
+        assert big.status_code == 422 and "reps" in big.text
+        daily = client.post(
+            "/api/jobs/bubble/signals",
+            json={"symbol": "BTC-USD", "freq": "D", "reps": 100},
+            headers=auth(),
+        )
+        assert daily.status_code == 422 and "reps" in daily.text
+        assert client.post("/api/jobs/bubble/gauge", json={}).status_code == 401

@@ -80,24 +80,6 @@ PAIRS = [
     ("/api/liq/money?asof=2025-12-10", ["liq", "money", "--asof", "2025-12-10"]),
     ("/api/liq/capital?window=126", ["liq", "capital", "--window", "126"]),
     (
-        "/api/bubble/gauge?asof=2025-12-10&psy=false&lppls_days=1&fundamentals=example",
-        [
-            "bubble",
-            "gauge",
-            "--asof",
-            "2025-12-10",
-            "--no-psy",
-            "--lppls-days",
-            "1",
-            "--fundamentals",
-            "example",
-        ],
-    ),
-    (
-        "/api/bubble/signals?symbol=^IXIC&lppls=false&reps=50&start=1990-01-01",
-        ["bubble", "signals", "^IXIC", "--no-lppls", "--reps", "50", "--start", "1990-01-01"],
-    ),
-    (
         "/api/energy/mining-vs-ai?asof=2024-11-12&hashrate=733.11&fees=0.155",
         [
             "energy",

@@ -9,18 +9,10 @@ from hypothesis import strategies as st
 from powderkeg.contagion.clearing import eisenberg_noe
 from powderkeg.contagion.engine import Shocks, SimulationResult, System, simulate
 from powderkeg.contagion.firesale import cont_schaanning
+from powderkeg.contagion.system import AI_CRYPTO_SHOCK as SHOCK
 from powderkeg.exceptions import ConvergenceWarning
 
 from ._systems import cs_system, en_system
-
-SHOCK = {
-    "ai_equity": -0.35,
-    "data_centres": -0.3,
-    "btc": -0.15,
-    "other_crypto": -0.2,
-    "other_equity": -0.1,
-    "hy_credit": -0.05,
-}
 
 
 def _cs_engine(holdings, illiquid, capital, shock, days=1, **kw):

@@ -10,15 +10,7 @@ from powderkeg.contagion.policy import (
     PolicyState,
     stress_index,
 )
-
-SHOCK = {
-    "ai_equity": -0.35,
-    "data_centres": -0.3,
-    "btc": -0.15,
-    "other_crypto": -0.2,
-    "other_equity": -0.1,
-    "hy_credit": -0.05,
-}
+from powderkeg.contagion.system import AI_CRYPTO_SHOCK as SHOCK
 
 
 def test_stress_index_is_weighted_scaled_sum():

@@ -49,6 +49,38 @@ class PsyJobRequest(BaseModel):
     log: bool = True
 
 
+class GaugeJobRequest(BaseModel):
+    """The bubble-pressure gauge (as ``powderkeg bubble gauge``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    asof: str | None = Field(default=None, pattern=DATE_PATTERN)
+    fundamentals: Literal["example"] | None = Field(
+        default=None, description="'example' for the shipped ai-2025.yaml figures."
+    )
+    weights: str | None = Field(default=None, max_length=300, examples=["psy=2,vix=0"])
+    psy: bool = True
+    reps: int = Field(default=499, ge=10, description="PSY replications (at most max_reps).")
+    lppls_days: int = Field(default=5, ge=1, le=20)
+    seed: int = Field(default=1, ge=0, le=2**32 - 1)
+
+
+class SignalsJobRequest(BaseModel):
+    """Precision and recall of PSY and LPPLS flags (as ``powderkeg bubble signals``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    symbol: str = Field(min_length=1, max_length=40, examples=["^IXIC"])
+    freq: Literal["D", "W", "M"] = "M"
+    drawdown: float = Field(default=0.2, gt=0, le=1)
+    horizon: int = Field(default=60, ge=1, le=3650, description="Calendar days.")
+    psy: bool = True
+    lppls: bool = True
+    threshold: float = Field(default=0.1, ge=0, le=1)
+    reps: int = Field(default=499, ge=10, description="PSY replications (at most max_reps).")
+    start: str | None = Field(default=None, pattern=DATE_PATTERN)
+    end: str | None = Field(default=None, pattern=DATE_PATTERN)
+    seed: int = Field(default=1, ge=0, le=2**32 - 1)
+
+
 class StressJobRequest(BaseModel):
     """A Monte Carlo stress run of a built-in scenario (as ``powderkeg stress run``)."""
 
@@ -137,6 +169,16 @@ def register_job_routes(app: FastAPI) -> None:
         {"kind": "stress", "title": "Stress scenario", "path": "/api/jobs/stress"},
         {"kind": "bubble-psy", "title": "PSY critical values", "path": "/api/jobs/bubble/psy"},
         {"kind": "bubble-lppls", "title": "LPPLS confidence", "path": "/api/jobs/bubble/lppls"},
+        {
+            "kind": "bubble-gauge",
+            "title": "Bubble-pressure gauge",
+            "path": "/api/jobs/bubble/gauge",
+        },
+        {
+            "kind": "bubble-signals",
+            "title": "Signal evaluation",
+            "path": "/api/jobs/bubble/signals",
+        },
     ]
 
     @app.get("/api/jobs", tags=["jobs"])
@@ -176,6 +218,45 @@ def register_job_routes(app: FastAPI) -> None:
             return bubble.psy(view, progress=progress, **params)
 
         return submit_job(request, response, "bubble-psy", params, work)
+
+    @app.post("/api/jobs/bubble/gauge", tags=["jobs"], status_code=202)
+    def submit_gauge(
+        request: Request, response: Response, body: GaugeJobRequest, _auth: TokenDep
+    ) -> JobAccepted:
+        """Bubble-pressure gauge with every component and contribution (as ``bubble gauge``).
+
+        Only the shipped example fundamentals can be used (the API never reads server files).
+        """
+        if body.reps > limits.max_reps:
+            raise too_large("reps", body.reps, limits.max_reps)
+        params = body.model_dump()
+
+        def work(view: Any, progress: ProgressCallback) -> Any:
+            return bubble.gauge(view, progress=progress, **params)
+
+        return submit_job(request, response, "bubble-gauge", params, work)
+
+    @app.post("/api/jobs/bubble/signals", tags=["jobs"], status_code=202)
+    def submit_signals(
+        request: Request, response: Response, body: SignalsJobRequest, _auth: TokenDep
+    ) -> JobAccepted:
+        """Precision and recall of PSY and LPPLS flags (as ``bubble signals``)."""
+        if body.reps > limits.max_reps:
+            raise too_large("reps", body.reps, limits.max_reps)
+        if body.psy:
+            with request.app.state.runtime["store"].thread_view() as view:
+                cost = bubble.psy_work(
+                    view, body.symbol, freq=body.freq, start=body.start, asof=body.end
+                )
+            if cost * body.reps > limits.max_psy_work:
+                raise too_large("reps", body.reps, limits.max_psy_work // max(cost, 1))
+        params = body.model_dump()
+        symbol = params.pop("symbol")
+
+        def work(view: Any, progress: ProgressCallback) -> Any:
+            return bubble.signals(view, symbol, **params)
+
+        return submit_job(request, response, "bubble-signals", {"symbol": symbol, **params}, work)
 
     @app.get("/api/stress/scenarios", tags=["contagion"])
     def stress_scenarios() -> dict[str, Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
 
 from powderkeg.api.app import StoreDep, result_json
 from powderkeg.service import bubble, energy, link, liq
@@ -40,6 +40,16 @@ Seed = Annotated[int, Query(ge=0, le=2**32 - 1)]
 Bootstrap = Annotated[int, Query(ge=0, le=2000, description="Resamples (0 = none).")]
 HacLags = Annotated[int | None, Query(ge=0, le=100)]
 Start = Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}$", description="First date.")]
+
+
+def sample(
+    start: Start = None, asof: Date = None, calendar: Calendar = "intersection"
+) -> dict[str, Any]:
+    """The sample of the return-based linkage endpoints: first date, last date, calendar."""
+    return {"start": start, "asof": asof, "calendar": calendar}
+
+
+Sample = Annotated[dict[str, Any], Depends(sample)]
 
 CV_NOT_CACHED = (
     "critical values for these settings are not computed yet: submit POST /api/jobs/bubble/psy "
@@ -123,13 +133,11 @@ def register_read_routes(app: FastAPI) -> None:
         store: StoreDep,
         asset: Symbol,
         market: Symbol,
+        sample: Sample,
         threshold: Annotated[float, Query(ge=-1, le=1)] = 0.0,
         hac_lags: HacLags = None,
         bootstrap: Bootstrap = 0,
         seed: Seed = 0,
-        start: Start = None,
-        asof: Date = None,
-        calendar: Calendar = "intersection",
     ) -> dict[str, Any]:
         """Up- and down-market betas (as ``link beta``)."""
         return result_json(
@@ -141,9 +149,7 @@ def register_read_routes(app: FastAPI) -> None:
                 hac_lags=hac_lags,
                 bootstrap=bootstrap,
                 seed=seed,
-                start=start,
-                asof=asof,
-                calendar=calendar,
+                **sample,
             )
         )
 
@@ -152,13 +158,11 @@ def register_read_routes(app: FastAPI) -> None:
         store: StoreDep,
         a: Symbol,
         b: Symbol,
+        sample: Sample,
         q: Annotated[float, Query(gt=0, lt=0.5)] = 0.05,
         window: Annotated[int, Query(ge=0, le=10_000)] = 250,
         bootstrap: Bootstrap = 200,
         seed: Seed = 0,
-        start: Start = None,
-        asof: Date = None,
-        calendar: Calendar = "intersection",
     ) -> dict[str, Any]:
         """Lower-tail dependence (as ``link tail``)."""
         return result_json(
@@ -170,9 +174,7 @@ def register_read_routes(app: FastAPI) -> None:
                 window=window,
                 bootstrap=bootstrap,
                 seed=seed,
-                start=start,
-                asof=asof,
-                calendar=calendar,
+                **sample,
             )
         )
 
@@ -181,21 +183,18 @@ def register_read_routes(app: FastAPI) -> None:
         store: StoreDep,
         a: Symbol,
         b: Symbol,
+        sample: Sample,
         max_lag: Annotated[int, Query(ge=1, le=60)] = 10,
-        start: Start = None,
-        asof: Date = None,
-        calendar: Calendar = "intersection",
     ) -> dict[str, Any]:
         """Cross-correlations over ±k lags (as ``link leadlag``)."""
-        return result_json(
-            link.leadlag(store, a, b, max_lag=max_lag, start=start, asof=asof, calendar=calendar)
-        )
+        return result_json(link.leadlag(store, a, b, max_lag=max_lag, **sample))
 
     @app.get("/api/link/granger", tags=["linkage"])
     def link_granger(
         store: StoreDep,
         a: Symbol,
         b: Symbol,
+        sample: Sample,
         control: Controls = None,
         max_lag: Annotated[int, Query(ge=1, le=30)] = 10,
         lag: Annotated[list[int] | None, Query(max_length=30)] = None,
@@ -203,9 +202,6 @@ def register_read_routes(app: FastAPI) -> None:
         hac: bool = False,
         hac_lags: HacLags = None,
         control_dating: Dating = None,
-        start: Start = None,
-        asof: Date = None,
-        calendar: Calendar = "intersection",
     ) -> dict[str, Any]:
         """Granger causality in both directions (as ``link granger``)."""
         return result_json(
@@ -220,9 +216,7 @@ def register_read_routes(app: FastAPI) -> None:
                 hac=hac,
                 hac_lags=hac_lags,
                 control_dating=control_dating,
-                start=start,
-                asof=asof,
-                calendar=calendar,
+                **sample,
             )
         )
 
@@ -232,10 +226,8 @@ def register_read_routes(app: FastAPI) -> None:
         a: Symbol,
         b: Symbol,
         control: Annotated[list[str], Query(min_length=1, max_length=8)],
+        sample: Sample,
         control_dating: Dating = None,
-        start: Start = None,
-        asof: Date = None,
-        calendar: Calendar = "intersection",
     ) -> dict[str, Any]:
         """Correlation after regressing out controls (as ``link partial``)."""
         return result_json(
@@ -245,9 +237,7 @@ def register_read_routes(app: FastAPI) -> None:
                 b,
                 controls=control,
                 control_dating=control_dating,
-                start=start,
-                asof=asof,
-                calendar=calendar,
+                **sample,
             )
         )
 
@@ -256,13 +246,11 @@ def register_read_routes(app: FastAPI) -> None:
         store: StoreDep,
         symbols: Annotated[list[str], Query(min_length=1, max_length=12)],
         date: Annotated[str, Query(pattern=r"^\d{4}-\d{2}-\d{2}$")],
+        sample: Sample,
         market: Symbol = "^GSPC",
         estimation: Annotated[int, Query(ge=10, le=2000)] = 120,
         window: Annotated[str, Query(pattern=r"^ ?-?\d{1,3} ?, ?-?\d{1,3} ?$")] = "-1,5",
         gap: Annotated[int, Query(ge=0, le=250)] = 0,
-        start: Start = None,
-        asof: Date = None,
-        calendar: Calendar = "intersection",
     ) -> dict[str, Any]:
         """Market-model abnormal returns around a date (as ``link event``)."""
         return result_json(
@@ -274,9 +262,7 @@ def register_read_routes(app: FastAPI) -> None:
                 estimation=estimation,
                 window=window,
                 gap=gap,
-                start=start,
-                asof=asof,
-                calendar=calendar,
+                **sample,
             )
         )
 
@@ -284,13 +270,11 @@ def register_read_routes(app: FastAPI) -> None:
     def link_dcc(
         store: StoreDep,
         symbols: SymbolList,
+        sample: Sample,
         asymmetric: bool = False,
         dist: Literal["normal", "t"] = "normal",
         mean: Literal["constant", "zero"] = "constant",
-        start: Start = None,
-        asof: Date = None,
         forecast: Annotated[int | None, Query(ge=1, le=1000)] = None,
-        calendar: Calendar = "intersection",
     ) -> dict[str, Any]:
         """DCC/ADCC-GARCH(1,1) conditional correlations (as ``link dcc``)."""
         return result_json(
@@ -300,10 +284,8 @@ def register_read_routes(app: FastAPI) -> None:
                 asymmetric=asymmetric,
                 dist=dist,
                 mean=mean,
-                start=start,
-                asof=asof,
                 forecast=forecast,
-                calendar=calendar,
+                **sample,
             )
         )
 
@@ -312,18 +294,12 @@ def register_read_routes(app: FastAPI) -> None:
         store: StoreDep,
         a: Symbol,
         b: Symbol,
+        sample: Sample,
         window: Annotated[int, Query(ge=5, le=2000)] = 60,
         on: Literal["corr", "vol"] = "corr",
-        start: Start = None,
-        asof: Date = None,
-        calendar: Calendar = "intersection",
     ) -> dict[str, Any]:
         """Two-state Markov regimes of the link (as ``link regimes``)."""
-        return result_json(
-            link.regimes(
-                store, a, b, window=window, on=on, start=start, asof=asof, calendar=calendar
-            )
-        )
+        return result_json(link.regimes(store, a, b, window=window, on=on, **sample))
 
     # ------------------------------------------------------------------------- bubbles
     @app.get(
@@ -359,18 +335,17 @@ def register_read_routes(app: FastAPI) -> None:
         with the same settings), otherwise the answer is 409.
         """
         limit = request.app.state.settings.max_psy_work // 100
-        work = bubble.psy_work(
-            store,
-            symbol,
-            freq=freq,
-            min_window=min_window,
-            lags=lags,
-            ic=ic,
-            trend=trend,
-            start=start,
-            asof=asof,
-            log=log,
-        )
+        series: dict[str, Any] = {
+            "freq": freq,
+            "min_window": min_window,
+            "lags": lags,
+            "ic": ic,
+            "trend": trend,
+            "start": start,
+            "asof": asof,
+            "log": log,
+        }
+        work = bubble.psy_work(store, symbol, **series)
         if work > limit:
             raise HTTPException(
                 422,
@@ -387,20 +362,13 @@ def register_read_routes(app: FastAPI) -> None:
             result = bubble.psy(
                 store,
                 symbol,
-                freq=freq,
-                min_window=min_window,
-                lags=lags,
-                ic=ic,
-                trend=trend,
                 cv=cv,
                 reps=reps,
                 seed=seed,
                 level=level,
                 min_duration=min_duration,
-                start=start,
-                asof=asof,
-                log=log,
                 simulate=False,
+                **series,
             )
         except bubble.CriticalValuesNotCachedError:
             raise HTTPException(409, CV_NOT_CACHED) from None
@@ -421,72 +389,6 @@ def register_read_routes(app: FastAPI) -> None:
         """
         return result_json(
             bubble.lppls(store, symbol, end=end, window=window, n_starts=starts, seed=seed)
-        )
-
-    @app.get("/api/bubble/gauge", tags=["bubbles"])
-    def bubble_gauge(
-        store: StoreDep,
-        asof: Date = None,
-        fundamentals: Annotated[
-            Literal["example"] | None,
-            Query(description="'example' for the shipped ai-2025.yaml figures."),
-        ] = None,
-        weights: Annotated[
-            str | None, Query(max_length=300, description="Override weights: psy=2,vix=0,...")
-        ] = None,
-        psy: bool = True,
-        reps: Annotated[int, Query(ge=10, le=2000, description="PSY replications.")] = 499,
-        lppls_days: Annotated[int, Query(ge=1, le=20)] = 5,
-        seed: Seed = 1,
-    ) -> dict[str, Any]:
-        """Bubble-pressure gauge with every component and contribution (as ``bubble gauge``).
-
-        Only the shipped example fundamentals can be used (the API never reads server files).
-        """
-        return result_json(
-            bubble.gauge(
-                store,
-                asof=asof,
-                fundamentals=fundamentals,
-                weights=weights,
-                psy=psy,
-                reps=reps,
-                lppls_days=lppls_days,
-                seed=seed,
-            )
-        )
-
-    @app.get("/api/bubble/signals", tags=["bubbles"])
-    def bubble_signals(
-        store: StoreDep,
-        symbol: Symbol,
-        freq: Literal["D", "W", "M"] = "M",
-        drawdown: Annotated[float, Query(gt=0, le=1)] = 0.2,
-        horizon: Annotated[int, Query(ge=1, le=3650, description="Calendar days.")] = 60,
-        psy: bool = True,
-        lppls: bool = True,
-        threshold: Annotated[float, Query(ge=0, le=1)] = 0.1,
-        reps: Annotated[int, Query(ge=10, le=2000, description="PSY replications.")] = 499,
-        start: Start = None,
-        end: Date = None,
-        seed: Seed = 1,
-    ) -> dict[str, Any]:
-        """Precision and recall of PSY and LPPLS flags (as ``bubble signals``)."""
-        return result_json(
-            bubble.signals(
-                store,
-                symbol,
-                freq=freq,
-                drawdown=drawdown,
-                horizon=horizon,
-                psy=psy,
-                lppls=lppls,
-                threshold=threshold,
-                reps=reps,
-                start=start,
-                end=end,
-                seed=seed,
-            )
         )
 
     # ----------------------------------------------------------------------- liquidity

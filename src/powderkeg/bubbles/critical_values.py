@@ -182,6 +182,16 @@ def _summarise_chunk(
     return gsadf, sadf, adf, fw, bsadf
 
 
+def _chunk_start(
+    seed: np.random.SeedSequence, settings: dict[str, Any], threads: int
+) -> tuple[PsySettings, np.random.Generator]:
+    """Set this process's numba threads; the chunk's settings and random generator."""
+    import numba
+
+    numba.set_num_threads(max(1, min(threads, _max_threads())))
+    return PsySettings(**settings), np.random.default_rng(seed)
+
+
 def _mc_chunk(
     seed: np.random.SeedSequence,
     n_reps: int,
@@ -190,11 +200,7 @@ def _mc_chunk(
     threads: int,
 ) -> tuple[np.ndarray, ...]:
     """One chunk of Monte Carlo replications (module-level: picklable for processes)."""
-    import numba
-
-    numba.set_num_threads(max(1, min(threads, _max_threads())))
-    cfg = PsySettings(**settings)
-    rng = np.random.default_rng(seed)
+    cfg, rng = _chunk_start(seed, settings, threads)
     eps = rng.standard_normal((n_reps, cfg.nobs))
     eps[:, 0] = 0.0
     paths = np.cumsum(eps + drift * (np.arange(cfg.nobs) > 0), axis=1)
@@ -213,12 +219,9 @@ def _wild_chunk(
     threads: int,
 ) -> tuple[np.ndarray, ...]:
     """One chunk of Phillips-Shi wild-bootstrap replications."""
-    import numba
     from scipy.signal import lfilter, lfiltic
 
-    numba.set_num_threads(max(1, min(threads, _max_threads())))
-    cfg = PsySettings(**settings)
-    rng = np.random.default_rng(seed)
+    cfg, rng = _chunk_start(seed, settings, threads)
     n_obs = y.shape[0]
     p = phi.shape[0]
     n_diff = n_obs - 1

@@ -227,6 +227,13 @@ class _Component:
     reason: str = ""
 
 
+def _unavailable(
+    name: str, group: str, normalisation: str, weight: float, reason: str
+) -> _Component:
+    """A component without data: NaN value and score, listed with ``reason``."""
+    return _Component(name, group, math.nan, "n/a", normalisation, math.nan, weight, reason)
+
+
 def _score_clip(x: float) -> float:
     return float(min(max(x, 0.0), 1.0)) if math.isfinite(x) else math.nan
 
@@ -376,15 +383,8 @@ def bubble_gauge(
         )
     else:
         comps.append(
-            _Component(
-                "psy",
-                "explosiveness",
-                math.nan,
-                "n/a",
-                "share of series",
-                math.nan,
-                w["psy"],
-                "PSY unavailable or disabled",
+            _unavailable(
+                "psy", "explosiveness", "share of series", w["psy"], "PSY unavailable or disabled"
             )
         )
     conf = series["lppls_bubble"].dropna()
@@ -431,16 +431,7 @@ def bubble_gauge(
             )
         else:
             comps.append(
-                _Component(
-                    name,
-                    "stress",
-                    math.nan,
-                    "n/a",
-                    "percentile",
-                    math.nan,
-                    w[name],
-                    f"{sym} not in the store",
-                )
+                _unavailable(name, "stress", "percentile", w[name], f"{sym} not in the store")
             )
     comps.append(_corr_component(store, known, grp, a, w["btc_ai_corr"]))
     comps.append(_liquidity_component(store, a, w["liquidity_drain"]))
@@ -485,18 +476,7 @@ def bubble_gauge(
         )
     else:
         for name in ("capex_revenue", "debt_growth"):
-            comps.append(
-                _Component(
-                    name,
-                    "fundamentals",
-                    math.nan,
-                    "n/a",
-                    "-",
-                    math.nan,
-                    w[name],
-                    "no --fundamentals file",
-                )
-            )
+            comps.append(_unavailable(name, "fundamentals", "-", w[name], "no --fundamentals file"))
 
     table = pd.DataFrame([c.__dict__ for c in comps]).set_index("name")
     ok = table["score"].notna() & (table["weight"] > 0)
@@ -540,13 +520,10 @@ def _corr_component(
 
     ai = [s for s in groups.get("AI basket", ()) if s in known]
     if "BTC-USD" not in known or not ai:
-        return _Component(
+        return _unavailable(
             "btc_ai_corr",
             "stress",
-            math.nan,
-            "n/a",
             "percentile",
-            math.nan,
             weight,
             "BTC-USD or the AI basket is not in the store",
         )
@@ -555,16 +532,7 @@ def _corr_component(
     basket = rets[ai].mean(axis=1)
     corr = rolling_corr(rets["BTC-USD"], basket, 63).dropna()
     if corr.empty:
-        return _Component(
-            "btc_ai_corr",
-            "stress",
-            math.nan,
-            "n/a",
-            "percentile",
-            math.nan,
-            weight,
-            "too few common dates",
-        )
+        return _unavailable("btc_ai_corr", "stress", "percentile", weight, "too few common dates")
     pct = percentile_of_last(corr)
     return _Component(
         "btc_ai_corr",
@@ -583,26 +551,16 @@ def _liquidity_component(store: Any, asof: pd.Timestamp | None, weight: float) -
 
         res = net_liquidity(store, asof=asof)
     except (ImportError, PowderkegError) as exc:
-        return _Component(
-            "liquidity_drain",
-            "stress",
-            math.nan,
-            "n/a",
-            "percentile",
-            math.nan,
-            weight,
-            f"net liquidity unavailable: {exc}",
+        return _unavailable(
+            "liquidity_drain", "stress", "percentile", weight, f"net liquidity unavailable: {exc}"
         )
     weekly = res.daily["net_liquidity"].resample("W-WED").last().dropna()
     change = weekly.pct_change(13).dropna()
     if change.empty:
-        return _Component(
+        return _unavailable(
             "liquidity_drain",
             "stress",
-            math.nan,
-            "n/a",
             "percentile",
-            math.nan,
             weight,
             "fewer than 13 weeks of net liquidity",
         )

@@ -658,42 +658,20 @@ class GSADFResult(Result):
         import plotly.graph_objects as go
         from plotly.subplots import make_subplots
 
+        def add_line(s: pd.Series, name: str, row: int, **style: str) -> None:
+            trace = go.Scatter(
+                x=s.index, y=s.to_numpy(), name=name, mode="lines", line={**style, "width": 1.2}
+            )
+            fig.add_trace(trace, row=row, col=1)
+
         fig = make_subplots(
             rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.06, row_heights=[0.55, 0.45]
         )
-        fig.add_trace(
-            go.Scatter(
-                x=self.price.index,
-                y=self.price.to_numpy(),
-                name="price",
-                mode="lines",
-                line={"color": "#1d2330", "width": 1.2},
-            ),
-            row=1,
-            col=1,
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=self.bsadf.index,
-                y=self.bsadf.to_numpy(),
-                name="BSADF",
-                mode="lines",
-                line={"color": "#1c7ed6", "width": 1.2},
-            ),
-            row=2,
-            col=1,
-        )
+        add_line(self.price, "price", 1, color="#1d2330")
+        add_line(self.bsadf, "BSADF", 2, color="#1c7ed6")
         if self.cv is not None:
-            fig.add_trace(
-                go.Scatter(
-                    x=self.cv_sequence.index,
-                    y=self.cv_sequence.to_numpy(),
-                    name=f"{self.level} critical value",
-                    mode="lines",
-                    line={"color": "#d9480f", "dash": "dash", "width": 1.2},
-                ),
-                row=2,
-                col=1,
+            add_line(
+                self.cv_sequence, f"{self.level} critical value", 2, color="#d9480f", dash="dash"
             )
         last = self.bsadf.index[-1]
         for e in self.episodes:

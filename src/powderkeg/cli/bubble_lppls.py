@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from powderkeg.cli.console import CliState, emit, progress
+from powderkeg.cli.options import Asof, Scheduler, Seed, Start, Workers
 
 
 def add_commands(bubble_app: typer.Typer) -> None:
@@ -32,11 +33,9 @@ def add_commands(bubble_app: typer.Typer) -> None:
             int, typer.Option("--outer-step", help="Spacing of end dates (obs).")
         ] = 1,
         n_starts: Annotated[int, typer.Option("--starts", help="Nelder-Mead starts per fit.")] = 4,
-        workers: Annotated[int, typer.Option("--workers", help="Local processes.")] = 1,
-        scheduler: Annotated[
-            str | None, typer.Option("--scheduler", help="Dask scheduler address.")
-        ] = None,
-        seed: Annotated[int, typer.Option("--seed", help="Seed (same seed, same fits).")] = 1,
+        workers: Workers = 1,
+        scheduler: Scheduler = None,
+        seed: Seed = 1,
     ) -> None:
         """LPPLS fit of the last --window prices, or the confidence indicator (--confidence).
 
@@ -70,7 +69,7 @@ def add_commands(bubble_app: typer.Typer) -> None:
     @bubble_app.command("gauge")
     def gauge(
         ctx: typer.Context,
-        asof: Annotated[str | None, typer.Option("--asof", help="Last date used.")] = None,
+        asof: Asof = None,
         fundamentals: Annotated[
             str | None,
             typer.Option(
@@ -87,8 +86,8 @@ def add_commands(bubble_app: typer.Typer) -> None:
         lppls_days: Annotated[
             int, typer.Option("--lppls-days", help="End dates averaged for LPPLS confidence.")
         ] = 5,
-        workers: Annotated[int, typer.Option("--workers", help="Local processes.")] = 1,
-        seed: Annotated[int, typer.Option("--seed", help="Seed.")] = 1,
+        workers: Workers = 1,
+        seed: Seed = 1,
     ) -> None:
         """Bubble-pressure gauge: every component, normalisation, weight and contribution.
 
@@ -127,10 +126,10 @@ def add_commands(bubble_app: typer.Typer) -> None:
             float, typer.Option("--threshold", help="LPPLS flag: confidence >= this.")
         ] = 0.1,
         reps: Annotated[int, typer.Option("--reps", help="PSY Monte Carlo replications.")] = 499,
-        start: Annotated[str | None, typer.Option("--start", help="First date.")] = None,
+        start: Start = None,
         end: Annotated[str | None, typer.Option("--end", help="Last date.")] = None,
-        workers: Annotated[int, typer.Option("--workers", help="Local processes.")] = 1,
-        seed: Annotated[int, typer.Option("--seed", help="Seed.")] = 1,
+        workers: Workers = 1,
+        seed: Seed = 1,
     ) -> None:
         """Precision/recall of PSY and LPPLS flags against later drawdowns, with the base rate.
 

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from powderkeg.cli.console import CliState, emit, progress
+from powderkeg.cli.options import Asof, Scheduler, Seed, Start, Workers
 
 
 def add_commands(bubble_app: typer.Typer) -> None:
@@ -36,7 +37,7 @@ def add_commands(bubble_app: typer.Typer) -> None:
             typer.Option("--cv", help="mc (Monte Carlo), wild (Phillips-Shi) or none."),
         ] = "mc",
         reps: Annotated[int, typer.Option("--reps", help="Replications.")] = 2000,
-        seed: Annotated[int, typer.Option("--seed", help="Seed (same seed, same numbers).")] = 1,
+        seed: Seed = 1,
         level: Annotated[
             str, typer.Option("--level", help="Date-stamping level: 90%, 95% or 99%.")
         ] = "95%",
@@ -44,14 +45,10 @@ def add_commands(bubble_app: typer.Typer) -> None:
             int | None,
             typer.Option("--min-duration", help="Minimum episode length (default log T)."),
         ] = None,
-        workers: Annotated[
-            int, typer.Option("--workers", help="Local processes for the simulation.")
-        ] = 1,
-        scheduler: Annotated[
-            str | None, typer.Option("--scheduler", help="Dask scheduler address.")
-        ] = None,
-        start: Annotated[str | None, typer.Option("--start", help="First date.")] = None,
-        asof: Annotated[str | None, typer.Option("--asof", help="Last date.")] = None,
+        workers: Workers = 1,
+        scheduler: Scheduler = None,
+        start: Start = None,
+        asof: Asof = None,
         log: Annotated[
             bool, typer.Option("--log/--no-log", help="Test log prices (default) or levels.")
         ] = True,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -64,6 +64,13 @@ def emit(result: Result | dict[str, Any], state: CliState) -> None:
         stdout.print_json(json.dumps(jsonable(result)))
         return
     print_summary(summary)
+
+
+def emit_read(state: CliState, command: Callable[..., Result], *args: Any, **kwargs: Any) -> None:
+    """Print ``command(store, *args, **kwargs)`` run on the store opened read-only."""
+    with state.open_store(read_only=True) as store:
+        result = command(store, *args, **kwargs)
+    emit(result, state)
 
 
 def print_summary(summary: Summary) -> None:

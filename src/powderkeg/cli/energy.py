@@ -18,6 +18,13 @@ energy_app = typer.Typer(
     no_args_is_help=True,
 )
 
+BtcPrice = Annotated[
+    float | None, typer.Option("--btc-price", help="BTC price in USD (skips the store).")
+]
+ParamsFile = Annotated[
+    str | None, typer.Option("--params", help="Parameters YAML overriding defaults.yaml.")
+]
+
 
 def register(app: typer.Typer) -> None:
     """Attach the ``energy`` group to the main app."""
@@ -35,9 +42,7 @@ def mining_vs_ai_cmd(
     asof: Annotated[
         str | None, typer.Option(help="BTC price (store close) and subsidy as of this date.")
     ] = None,
-    btc_price: Annotated[
-        float | None, typer.Option("--btc-price", help="BTC price in USD (skips the store).")
-    ] = None,
+    btc_price: BtcPrice = None,
     hashrate: Annotated[
         float | None, typer.Option(help="Network hashrate, EH/s (default: difficulty anchors).")
     ] = None,
@@ -56,9 +61,7 @@ def mining_vs_ai_cmd(
         float | None, typer.Option(help="Share of GPU-hours sold (0-1).")
     ] = None,
     pue: Annotated[float | None, typer.Option(help="Data-centre PUE for the GPUs.")] = None,
-    params_file: Annotated[
-        str | None, typer.Option("--params", help="Parameters YAML overriding defaults.yaml.")
-    ] = None,
+    params_file: ParamsFile = None,
 ) -> None:
     """Hashprice, revenue and margin per MWh of mining vs AI hosting, and switching prices.
 
@@ -92,13 +95,9 @@ def dispatch_cmd(
     asof: Annotated[
         str | None, typer.Option(help="BTC price (store close) as of this date.")
     ] = None,
-    btc_price: Annotated[
-        float | None, typer.Option("--btc-price", help="BTC price in USD (skips the store).")
-    ] = None,
+    btc_price: BtcPrice = None,
     hashrate: Annotated[float | None, typer.Option(help="Network hashrate, EH/s.")] = None,
-    params_file: Annotated[
-        str | None, typer.Option("--params", help="Parameters YAML overriding defaults.yaml.")
-    ] = None,
+    params_file: ParamsFile = None,
 ) -> None:
     """Optimal hour-by-hour use of a site's power: mining, AI, selling back or idling (LP).
 
@@ -126,9 +125,7 @@ def lease_cmd(
     stress: Annotated[
         str | None, typer.Option(help="Also value under a stress: ai-correction.")
     ] = None,
-    params_file: Annotated[
-        str | None, typer.Option("--params", help="Parameters YAML overriding defaults.yaml.")
-    ] = None,
+    params_file: ParamsFile = None,
 ) -> None:
     """NPV, IRR and duration of a GPU lease (or tokenised compute), optionally stressed.
 

@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from powderkeg.cli.console import CliState, emit
+from powderkeg.cli.console import emit_read
+from powderkeg.cli.options import Calendar
 
 
 def corr(
@@ -20,10 +21,7 @@ def corr(
     method: Annotated[str, typer.Option(help="pearson, spearman or kendall.")] = "pearson",
     on: Annotated[str, typer.Option(help="returns or levels.")] = "returns",
     returns_kind: Annotated[str, typer.Option("--returns", help="log or simple returns.")] = "log",
-    calendar: Annotated[
-        str,
-        typer.Option(help="intersection (default), union-ffill, or an exchange code (XNYS)."),
-    ] = "intersection",
+    calendar: Calendar = "intersection",
     asof: Annotated[
         str | None, typer.Option(help="Value at the last aligned date on or before this date.")
     ] = None,
@@ -38,21 +36,19 @@ def corr(
     """
     from powderkeg.service import link
 
-    state: CliState = ctx.obj
-    with state.open_store(read_only=True) as store:
-        result = link.corr(
-            store,
-            a,
-            b,
-            window=window,
-            method=method,
-            on=on,
-            returns_kind=returns_kind,
-            calendar=calendar,
-            asof=asof,
-            ewma_halflife=ewma_halflife,
-        )
-    emit(result, state)
+    emit_read(
+        ctx.obj,
+        link.corr,
+        a,
+        b,
+        window=window,
+        method=method,
+        on=on,
+        returns_kind=returns_kind,
+        calendar=calendar,
+        asof=asof,
+        ewma_halflife=ewma_halflife,
+    )
 
 
 def spurious(
@@ -62,7 +58,7 @@ def spurious(
     window: Annotated[int, typer.Option(help="Price observations in the window.")] = 63,
     asof: Annotated[str | None, typer.Option(help="Window ends on or before this date.")] = None,
     max_lag: Annotated[int, typer.Option("--max-lag", help="Lead/lag scan up to this lag.")] = 5,
-    calendar: Annotated[str, typer.Option(help="Alignment policy.")] = "intersection",
+    calendar: Calendar = "intersection",
 ) -> None:
     """Is a level correlation spurious? Levels vs returns, ADF/KPSS, Engle-Granger, lead/lag.
 
@@ -70,12 +66,9 @@ def spurious(
     """
     from powderkeg.service import link
 
-    state: CliState = ctx.obj
-    with state.open_store(read_only=True) as store:
-        result = link.spurious(
-            store, a, b, window=window, asof=asof, max_lag=max_lag, calendar=calendar
-        )
-    emit(result, state)
+    emit_read(
+        ctx.obj, link.spurious, a, b, window=window, asof=asof, max_lag=max_lag, calendar=calendar
+    )
 
 
 def claims(
@@ -92,10 +85,7 @@ def claims(
     """
     from powderkeg.service import link
 
-    state: CliState = ctx.obj
-    with state.open_store(read_only=True) as store:
-        result = link.claims(store, file, asof=asof)
-    emit(result, state)
+    emit_read(ctx.obj, link.claims, file, asof=asof)
 
 
 def add_commands(link_app: typer.Typer) -> None:

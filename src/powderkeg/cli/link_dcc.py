@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from powderkeg.cli.console import CliState, emit
+from powderkeg.cli.console import emit_read
+from powderkeg.cli.options import Asof, Calendar, Start
 
 
 def dcc(
@@ -17,14 +18,12 @@ def dcc(
     ] = False,
     dist: Annotated[str, typer.Option(help="normal or t (Student-t).")] = "normal",
     mean: Annotated[str, typer.Option(help="constant or zero mean of each GARCH.")] = "constant",
-    start: Annotated[str | None, typer.Option(help="First return date (default: all).")] = None,
-    asof: Annotated[str | None, typer.Option(help="Last date used (default: latest).")] = None,
+    start: Start = None,
+    asof: Asof = None,
     forecast: Annotated[
         int | None, typer.Option(help="Also forecast the correlations H steps ahead.")
     ] = None,
-    calendar: Annotated[
-        str, typer.Option(help="intersection (default), union-ffill, or an exchange code.")
-    ] = "intersection",
+    calendar: Calendar = "intersection",
 ) -> None:
     """DCC/ADCC-GARCH(1,1) conditional correlations on daily log returns x 100.
 
@@ -33,20 +32,18 @@ def dcc(
     """
     from powderkeg.service import link
 
-    state: CliState = ctx.obj
-    with state.open_store(read_only=True) as store:
-        result = link.dcc(
-            store,
-            symbols,
-            asymmetric=asymmetric,
-            dist=dist,
-            mean=mean,
-            start=start,
-            asof=asof,
-            forecast=forecast,
-            calendar=calendar,
-        )
-    emit(result, state)
+    emit_read(
+        ctx.obj,
+        link.dcc,
+        symbols,
+        asymmetric=asymmetric,
+        dist=dist,
+        mean=mean,
+        start=start,
+        asof=asof,
+        forecast=forecast,
+        calendar=calendar,
+    )
 
 
 def regimes(
@@ -57,11 +54,9 @@ def regimes(
     on: Annotated[
         str, typer.Option(help="corr (rolling correlation) or vol (A's return volatility).")
     ] = "corr",
-    start: Annotated[str | None, typer.Option(help="First return date (default: all).")] = None,
-    asof: Annotated[str | None, typer.Option(help="Last date used (default: latest).")] = None,
-    calendar: Annotated[
-        str, typer.Option(help="intersection (default), union-ffill, or an exchange code.")
-    ] = "intersection",
+    start: Start = None,
+    asof: Asof = None,
+    calendar: Calendar = "intersection",
 ) -> None:
     """Two-state Markov regimes of the link: high/low correlation or high/low volatility.
 
@@ -69,12 +64,9 @@ def regimes(
     """
     from powderkeg.service import link
 
-    state: CliState = ctx.obj
-    with state.open_store(read_only=True) as store:
-        result = link.regimes(
-            store, a, b, window=window, on=on, start=start, asof=asof, calendar=calendar
-        )
-    emit(result, state)
+    emit_read(
+        ctx.obj, link.regimes, a, b, window=window, on=on, start=start, asof=asof, calendar=calendar
+    )
 
 
 def add_commands(link_app: typer.Typer) -> None:

@@ -12,20 +12,9 @@ from typing import Annotated
 
 import typer
 
-from powderkeg.cli.console import JsonOut, emit, json_state
+from powderkeg.cli.console import JsonOut, emit_read, json_state
+from powderkeg.cli.options import Asof, Calendar, Start
 
-Start = Annotated[str | None, typer.Option("--start", help="First price date (YYYY-MM-DD).")]
-Asof = Annotated[
-    str | None, typer.Option("--asof", help="Last price date used (default: latest common).")
-]
-Calendar = Annotated[
-    str,
-    typer.Option(
-        "--calendar",
-        help="intersection (default: common dates; returns span gaps), union-ffill, or an "
-        "exchange code such as XNYS.",
-    ),
-]
 Controls = Annotated[
     list[str] | None,
     typer.Option(
@@ -82,21 +71,19 @@ def beta(
     """
     from powderkeg.service import link
 
-    state = json_state(ctx, json_out)
-    with state.open_store(read_only=True) as store:
-        result = link.beta(
-            store,
-            asset,
-            market,
-            threshold=threshold,
-            hac_lags=hac_lags,
-            bootstrap=bootstrap,
-            seed=seed,
-            start=start,
-            asof=asof,
-            calendar=calendar,
-        )
-    emit(result, state)
+    emit_read(
+        json_state(ctx, json_out),
+        link.beta,
+        asset,
+        market,
+        threshold=threshold,
+        hac_lags=hac_lags,
+        bootstrap=bootstrap,
+        seed=seed,
+        start=start,
+        asof=asof,
+        calendar=calendar,
+    )
 
 
 def tail(
@@ -122,21 +109,19 @@ def tail(
     """
     from powderkeg.service import link
 
-    state = json_state(ctx, json_out)
-    with state.open_store(read_only=True) as store:
-        result = link.tail(
-            store,
-            a,
-            b,
-            q=q,
-            window=window,
-            bootstrap=bootstrap,
-            seed=seed,
-            start=start,
-            asof=asof,
-            calendar=calendar,
-        )
-    emit(result, state)
+    emit_read(
+        json_state(ctx, json_out),
+        link.tail,
+        a,
+        b,
+        q=q,
+        window=window,
+        bootstrap=bootstrap,
+        seed=seed,
+        start=start,
+        asof=asof,
+        calendar=calendar,
+    )
 
 
 def leadlag(
@@ -155,12 +140,16 @@ def leadlag(
     """
     from powderkeg.service import link
 
-    state = json_state(ctx, json_out)
-    with state.open_store(read_only=True) as store:
-        result = link.leadlag(
-            store, a, b, max_lag=max_lag, start=start, asof=asof, calendar=calendar
-        )
-    emit(result, state)
+    emit_read(
+        json_state(ctx, json_out),
+        link.leadlag,
+        a,
+        b,
+        max_lag=max_lag,
+        start=start,
+        asof=asof,
+        calendar=calendar,
+    )
 
 
 def granger(
@@ -187,24 +176,22 @@ def granger(
     """
     from powderkeg.service import link
 
-    state = json_state(ctx, json_out)
-    with state.open_store(read_only=True) as store:
-        result = link.granger(
-            store,
-            a,
-            b,
-            controls=control or (),
-            max_lag=max_lag,
-            lags=lag,
-            select=select,
-            hac=hac,
-            hac_lags=hac_lags,
-            control_dating=control_dating,
-            start=start,
-            asof=asof,
-            calendar=calendar,
-        )
-    emit(result, state)
+    emit_read(
+        json_state(ctx, json_out),
+        link.granger,
+        a,
+        b,
+        controls=control or (),
+        max_lag=max_lag,
+        lags=lag,
+        select=select,
+        hac=hac,
+        hac_lags=hac_lags,
+        control_dating=control_dating,
+        start=start,
+        asof=asof,
+        calendar=calendar,
+    )
 
 
 def partial(
@@ -224,19 +211,17 @@ def partial(
     """
     from powderkeg.service import link
 
-    state = json_state(ctx, json_out)
-    with state.open_store(read_only=True) as store:
-        result = link.partial(
-            store,
-            a,
-            b,
-            controls=control or (),
-            control_dating=control_dating,
-            start=start,
-            asof=asof,
-            calendar=calendar,
-        )
-    emit(result, state)
+    emit_read(
+        json_state(ctx, json_out),
+        link.partial,
+        a,
+        b,
+        controls=control or (),
+        control_dating=control_dating,
+        start=start,
+        asof=asof,
+        calendar=calendar,
+    )
 
 
 def event(
@@ -263,18 +248,16 @@ def event(
     """
     from powderkeg.service import link
 
-    state = json_state(ctx, json_out)
-    with state.open_store(read_only=True) as store:
-        result = link.event(
-            store,
-            symbols,
-            date=date,
-            market=market,
-            estimation=estimation,
-            window=window,
-            gap=gap,
-            start=start,
-            asof=asof,
-            calendar=calendar,
-        )
-    emit(result, state)
+    emit_read(
+        json_state(ctx, json_out),
+        link.event,
+        symbols,
+        date=date,
+        market=market,
+        estimation=estimation,
+        window=window,
+        gap=gap,
+        start=start,
+        asof=asof,
+        calendar=calendar,
+    )

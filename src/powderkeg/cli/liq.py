@@ -6,13 +6,20 @@ from typing import Annotated
 
 import typer
 
-from powderkeg.cli.console import JsonOut, emit, json_state
+from powderkeg.cli.console import JsonOut, emit_read, json_state
+from powderkeg.cli.options import Start
 
 liq_app = typer.Typer(
     help="Liquidity: Fed net liquidity, M2 and stablecoins, BTC's liquidity beta, "
     "capital scarcity.",
     no_args_is_help=True,
 )
+
+#: ``--asof`` of the liquidity commands: macro series count from their publication day.
+Published = Annotated[
+    str | None,
+    typer.Option(help="Use only data published by this day (default: latest common)."),
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -26,10 +33,7 @@ def net(
     start: Annotated[
         str | None, typer.Option(help="First day of the printed/JSON series (default: all).")
     ] = None,
-    asof: Annotated[
-        str | None,
-        typer.Option(help="Use only data published by this day (default: latest common)."),
-    ] = None,
+    asof: Published = None,
     json_out: JsonOut = False,
 ) -> None:
     """Fed net liquidity = WALCL − TGA − RRP in USD billions, as of publication.
@@ -43,9 +47,7 @@ def net(
     """
     from powderkeg.service import liq
 
-    state = json_state(ctx, json_out)
-    with state.open_store(read_only=True) as store:
-        emit(liq.net(store, start=start, asof=asof), state)
+    emit_read(json_state(ctx, json_out), liq.net, start=start, asof=asof)
 
 
 @liq_app.command("beta")
@@ -55,8 +57,8 @@ def beta(
     max_lag_weeks: Annotated[
         int, typer.Option("--max-lag-weeks", help="Lags 0..N weeks of Δln net liquidity.")
     ] = 12,
-    start: Annotated[str | None, typer.Option(help="First week of the sample.")] = None,
-    asof: Annotated[str | None, typer.Option(help="Use only data published by this day.")] = None,
+    start: Start = None,
+    asof: Published = None,
     extra: Annotated[
         list[str] | None,
         typer.Option("--extra", help="Extra regressor: m2 or stablecoin (repeatable)."),
@@ -84,27 +86,25 @@ def beta(
     """
     from powderkeg.service import liq
 
-    state = json_state(ctx, json_out)
-    with state.open_store(read_only=True) as store:
-        res = liq.beta(
-            store,
-            symbol,
-            max_lag_weeks=max_lag_weeks,
-            start=start,
-            asof=asof,
-            extras=extra or (),
-            hac_lags=hac_lags,
-            alpha=alpha,
-            measure=measure,
-            sample_on=sample_on,
-        )
-    emit(res, state)
+    emit_read(
+        json_state(ctx, json_out),
+        liq.beta,
+        symbol,
+        max_lag_weeks=max_lag_weeks,
+        start=start,
+        asof=asof,
+        extras=extra or (),
+        hac_lags=hac_lags,
+        alpha=alpha,
+        measure=measure,
+        sample_on=sample_on,
+    )
 
 
 @liq_app.command("money")
 def money_cmd(
     ctx: typer.Context,
-    asof: Annotated[str | None, typer.Option(help="Use only data published by this day.")] = None,
+    asof: Published = None,
     json_out: JsonOut = False,
 ) -> None:
     """M2 growth (YoY, 3m and 6m annualised, as published) and stablecoin supply growth.
@@ -114,9 +114,7 @@ def money_cmd(
     """
     from powderkeg.service import liq
 
-    state = json_state(ctx, json_out)
-    with state.open_store(read_only=True) as store:
-        emit(liq.money(store, asof=asof), state)
+    emit_read(json_state(ctx, json_out), liq.money, asof=asof)
 
 
 @liq_app.command("capital")
@@ -143,6 +141,4 @@ def capital(
     """
     from powderkeg.service import liq
 
-    state = json_state(ctx, json_out)
-    with state.open_store(read_only=True) as store:
-        emit(liq.capital(store, window=window, asof=asof, min_score=min_score), state)
+    emit_read(json_state(ctx, json_out), liq.capital, window=window, asof=asof, min_score=min_score)

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from powderkeg.cli.console import CliState, JsonOut, emit, json_state, progress
+from powderkeg.cli.options import Seed, Workers
 
 stress_app = typer.Typer(
     help=(
@@ -53,7 +54,7 @@ def run_cmd(
             help="Monte Carlo paths (default 10,000 reduced / 256 agent; max 1,000,000 / 20,000).",
         ),
     ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed (same seed, same numbers).")] = 1,
+    seed: Seed = 1,
     days: Annotated[
         int | None, typer.Option("--days", help="Horizon in days (default: the scenario's).")
     ] = None,
@@ -167,7 +168,7 @@ def btc_cmd(
         float, typer.Option("--policy-lag-weeks", help="Policy lag L_p in weeks.")
     ] = 3.0,
     paths: Annotated[int, typer.Option("--paths", help="Monte Carlo paths.")] = 5000,
-    seed: Annotated[int, typer.Option("--seed", help="Seed.")] = 1,
+    seed: Seed = 1,
     days: Annotated[int, typer.Option("--days", help="Horizon in days.")] = 365,
     survive: Annotated[
         float,
@@ -179,7 +180,7 @@ def btc_cmd(
     grid_paths: Annotated[
         int, typer.Option("--grid-paths", help="Paths per sensitivity-grid cell.")
     ] = 1000,
-    workers: Annotated[int, typer.Option("--workers", help="Local processes.")] = 1,
+    workers: Workers = 1,
     scheduler: Annotated[
         str | None, typer.Option("--scheduler", help="Dask scheduler address or 'dask-local'.")
     ] = None,

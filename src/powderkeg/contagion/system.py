@@ -136,6 +136,17 @@ DEFAULT_ASSETS: dict[str, dict[str, Any]] = {
     "data_centres": {"depth": 1.0, "schedule": "marked", "haircut": 1.0, "priority": 99},
 }
 
+#: A stylised one-day AI / crypto sell-off on :data:`DEFAULT_ASSETS` (log returns), as used
+#: by the engine tests and benchmark.
+AI_CRYPTO_SHOCK: dict[str, float] = {
+    "ai_equity": -0.35,
+    "data_centres": -0.3,
+    "btc": -0.15,
+    "other_crypto": -0.2,
+    "other_equity": -0.1,
+    "hy_credit": -0.05,
+}
+
 
 @dataclass(frozen=True)
 class EngineParams:

@@ -321,6 +321,30 @@ def _check_end(frame: pd.DataFrame, end: pd.Timestamp) -> None:
         raise InsufficientDataError(f"nothing aligned near {end:%Y-%m-%d} ({last})")
 
 
+def _computed(
+    c: Claim,
+    verdict: str,
+    value: float,
+    *,
+    method: str,
+    sample: dict[str, Any],
+    explanation: str,
+    alternatives: dict[str, float] | None = None,
+) -> ClaimCheck:
+    """An evaluator's check; :func:`evaluate_claim` sets its index."""
+    return ClaimCheck(
+        index=-1,
+        claim=c,
+        description=describe(c),
+        verdict=verdict,
+        computed=value,
+        method=method,
+        sample=sample,
+        alternatives=alternatives or {},
+        explanation=explanation,
+    )
+
+
 def _eval_correlation(c: CorrelationClaim, store: Any) -> ClaimCheck:
     end = pd.Timestamp(c.end)
     prices = store.frame([c.a, c.b], end=end, calendar=c.calendar)
@@ -342,7 +366,6 @@ def _eval_correlation(c: CorrelationClaim, store: Any) -> ClaimCheck:
     main = res[c.on]
     other_on = "returns" if c.on == "levels" else "levels"
     other = res[other_on]
-    desc = describe(c)
     verdict = _verdict(main.value, c)
     other_verdict = _verdict(other.value, c)
     expl = (
@@ -363,12 +386,10 @@ def _eval_correlation(c: CorrelationClaim, store: Any) -> ClaimCheck:
             " A level correlation of trending prices is not evidence of linkage; quote the "
             "return figure."
         )
-    return ClaimCheck(
-        index=-1,
-        claim=c,
-        description=desc,
-        verdict=verdict,
-        computed=main.value,
+    return _computed(
+        c,
+        verdict,
+        main.value,
         method=f"{main.method_label} on {main.what}",
         sample={"n": main.n, "start": main.start, "end": main.end, "window": main.window},
         alternatives={
@@ -387,12 +408,10 @@ def _eval_pct_change(c: PctChangeClaim, store: Any) -> ClaimCheck:
     p1, d1 = _close_on_or_before(prices, end, c.symbol)
     value = (p1 / p0 - 1.0) * 100.0
     verdict = _verdict(value, c)
-    return ClaimCheck(
-        index=-1,
-        claim=c,
-        description=describe(c),
-        verdict=verdict,
-        computed=value,
+    return _computed(
+        c,
+        verdict,
+        value,
         method="close-to-close percent change, (p_end / p_start - 1) x 100",
         sample={"start": d0, "end": d1, "price_start": p0, "price_end": p1},
         explanation=(
@@ -419,12 +438,10 @@ def _eval_beta(c: BetaClaim, store: Any) -> ClaimCheck:
     xc = x - x.mean()
     value = float(np.dot(xc, y - y.mean()) / np.dot(xc, xc))
     verdict = _verdict(value, c)
-    return ClaimCheck(
-        index=-1,
-        claim=c,
-        description=describe(c),
-        verdict=verdict,
-        computed=value,
+    return _computed(
+        c,
+        verdict,
+        value,
         method=f"OLS slope of {c.returns} returns (with intercept)",
         sample={"n": len(win), "start": win.index[0], "end": win.index[-1], "window": spec.label},
         explanation=(
@@ -445,12 +462,10 @@ def _eval_drawdown(c: DrawdownClaim, store: Any) -> ClaimCheck:
     peak = float(prices.max())
     value = (p1 / peak - 1.0) * 100.0
     verdict = _verdict(value, c, stated=-abs(c.stated))
-    return ClaimCheck(
-        index=-1,
-        claim=c,
-        description=describe(c),
-        verdict=verdict,
-        computed=value,
+    return _computed(
+        c,
+        verdict,
+        value,
         method="(close / highest close to date - 1) x 100",
         sample={"peak_date": peak_date, "peak": peak, "end": d1, "price_end": p1},
         explanation=(

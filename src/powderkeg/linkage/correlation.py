@@ -304,6 +304,20 @@ def rolling_corr_matrix(
     return out
 
 
+def aligned_pair(
+    prices: pd.DataFrame, a: str, b: str, asof: Any
+) -> tuple[pd.DataFrame, pd.Timestamp | None]:
+    """Columns ``a`` and ``b`` of ``prices`` where both are present, up to ``asof``."""
+    for sym in (a, b):
+        if sym not in prices.columns:
+            raise InputError(f"{sym!r} is not a column of prices")
+    end_req = optional_date(asof, "asof")
+    pair = prices[[a, b]].dropna()
+    if end_req is not None:
+        pair = pair.loc[pair.index <= end_req]
+    return pair, end_req
+
+
 def fisher_ci(
     r: float, n: float, method: str = "pearson", level: float = 0.95
 ) -> tuple[float, float]:
@@ -570,13 +584,7 @@ def correlate(
     check_option(method, "method", METHODS)
     check_option(on, "on", ON)
     check_option(returns_kind, "returns", RETURN_KINDS)
-    for sym in (a, b):
-        if sym not in prices.columns:
-            raise InputError(f"{sym!r} is not a column of prices")
-    end_req = optional_date(asof, "asof")
-    pair = prices[[a, b]].dropna()
-    if end_req is not None:
-        pair = pair.loc[pair.index <= end_req]
+    pair, end_req = aligned_pair(prices, a, b, asof)
     data = returns(pair, returns_kind) if on == "returns" else pair
     if len(data) < 3:
         raise InsufficientDataError(

@@ -39,9 +39,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from powderkeg._validation import check_float, check_int, optional_date
+from powderkeg._validation import check_float, check_int
 from powderkeg.exceptions import InputError, InsufficientDataError
-from powderkeg.linkage.correlation import corr_pvalue, fisher_ci
+from powderkeg.linkage.correlation import aligned_pair, corr_pvalue, fisher_ci
 from powderkeg.results import Provenance, Result, Summary, Table
 from powderkeg.stats import holm
 
@@ -499,13 +499,7 @@ def spurious_check(
     """
     window = check_int(window, "window", minimum=20)
     alpha = check_float(alpha, "alpha", minimum=0.0, maximum=0.5, exclusive_minimum=True)
-    for sym in (a, b):
-        if sym not in prices.columns:
-            raise InputError(f"{sym!r} is not a column of prices")
-    end_req = optional_date(asof, "asof")
-    pair = prices[[a, b]].dropna()
-    if end_req is not None:
-        pair = pair.loc[pair.index <= end_req]
+    pair, end_req = aligned_pair(prices, a, b, asof)
     if len(pair) < window:
         raise InsufficientDataError(
             f"only {len(pair)} aligned prices of {a} and {b}, need window={window}"
