@@ -219,7 +219,8 @@ def test_report_section_quick(tmp_path: Path) -> None:
     labels = [h.label for h in sec.headlines]
     assert "P(BTC survives first hit)" in labels and "Expected defaults" in labels
     figures = [b for b in sec.blocks if not isinstance(b, str)]
-    assert len(figures) == 3  # loss histogram, default cascade, BTC fan chart
+    assert len(figures) == 4  # loss histogram, default cascade, BTC fan chart, reverse-QE drain
+    assert "Reverse-QE term premium" in labels
     assert sec.parameters["stress_paths"] == 200
     html = "".join(b for b in sec.blocks if isinstance(b, str))
     assert "Default cascade on one agent-engine path" in html  # traced through the engine

@@ -238,6 +238,46 @@ def _btc_start(state: CliState) -> tuple[float, list[dict[str, Any]]]:
         return float(close.iloc[-1]), store.provenance(["BTC-USD"])
 
 
+@scenario_app.command("drain")
+def drain_cmd(
+    ctx: typer.Context,
+    need: Annotated[
+        float, typer.Option("--need", help="External financing need of AI capex, USD bn.")
+    ] = 1_500.0,
+    quarters: Annotated[int, typer.Option("--quarters", help="Quarters to spread it over.")] = 12,
+    idle_buffer: Annotated[
+        float, typer.Option("--idle-buffer", help="Idle capital (RRP, excess cash), USD bn.")
+    ] = 400.0,
+    kappa_tp: Annotated[
+        float, typer.Option("--kappa-tp", help="Term premium bp per 1% of GDP un-absorbed.")
+    ] = 5.0,
+    zeta: Annotated[
+        float, typer.Option("--zeta", help="Share of the idle pool absorbable per quarter.")
+    ] = 0.5,
+    start: Annotated[str, typer.Option("--start", help="First day of the first quarter.")] = (
+        "2026-01-01"
+    ),
+    json_out: JsonOut = False,
+) -> None:
+    """The "reverse QE" drain: AI capex financing absorbed by idle capital, then crowding out.
+
+    Prints absorption, crowding-out sales by asset, the term-premium change and price changes
+    (model-spec §5.5; Morgan Stanley's ~$1.5tn funding gap over three years by default).
+
+    Example: [bold]powderkeg scenario drain --need 1500 --quarters 12 --idle-buffer 100[/bold]
+    """
+    from powderkeg.service import stress
+
+    state = json_state(ctx, json_out)
+    emit(
+        stress.drain(
+            need=need, quarters=quarters, start=start, idle_buffer=idle_buffer,
+            kappa_tp=kappa_tp, zeta=zeta,
+        ),
+        state,
+    )  # fmt: skip
+
+
 def register(app: typer.Typer) -> None:
     """Attach the ``stress`` and ``scenario`` groups to the main app."""
     app.add_typer(stress_app, name="stress")

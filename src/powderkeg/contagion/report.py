@@ -104,4 +104,33 @@ def section(ctx: ReportContext) -> Section | None:
     sec.blocks.append(cascade_summary(traced).as_html())
     sec.blocks.append(fan_chart(btc.fan, "BTC two-phase path: quantile fan (price)"))
     sec.blocks.append(btc.summary().as_html())
+    _drain_block(sec)
     return sec
+
+
+def _drain_block(sec: Section) -> None:
+    """The reverse-QE drain of Morgan Stanley's ~$1.5tn funding gap over three years."""
+    from powderkeg.contagion.drain import simulate_drain
+    from powderkeg.report.figures import line_chart
+
+    res = simulate_drain([125.0] * 12)
+    d = res.daily
+    sec.blocks.append(
+        line_chart(
+            {
+                "cumulative crowding-out sales (USD bn)": d["crowding_out"].cumsum(),
+                "idle buffer (USD bn)": d["idle_buffer"],
+            },
+            "Reverse-QE drain: $1.5tn of AI capex financing over three years",
+            "USD bn",
+        )
+    )
+    sec.blocks.append(res.summary().as_html())
+    sec.headlines.append(
+        Headline(
+            "Reverse-QE term premium",
+            f"+{d['term_premium_bp'].iloc[-1]:.0f} bp",
+            f"after ${d['crowding_out'].sum():,.0f}bn of crowding-out sales over three years: "
+            "duration supply alone is small; spreads and fire sales carry the risk.",
+        )
+    )

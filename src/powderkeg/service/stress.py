@@ -99,3 +99,22 @@ def run(
         use_cache=use_cache,
         engine=run_plan.engine,
     )
+
+
+def drain(
+    *,
+    need: float = 1_500.0,
+    quarters: int = 12,
+    start: str = "2026-01-01",
+    idle_buffer: float = 400.0,
+    kappa_tp: float = 5.0,
+    zeta: float = 0.5,
+) -> Result:
+    """The reverse-QE liquidity drain of ``need`` USD bn spread evenly over ``quarters``."""
+    from powderkeg._validation import check_float, check_int
+    from powderkeg.contagion.drain import DrainParams, simulate_drain
+
+    check_float(need, "need", minimum=0.0)
+    check_int(quarters, "quarters", minimum=1, maximum=200)
+    params = DrainParams(kappa_tp=kappa_tp, zeta=zeta, idle_buffer=idle_buffer)
+    return simulate_drain([need / quarters] * quarters, start=start, params=params)
