@@ -432,3 +432,13 @@ def test_sigkill_during_import_leaves_a_consistent_store(tmp_path: Path) -> None
         assert n_obs == (counts["observations"],)
         report = s.ingest([_macro("AFTER", ["2024-01-01"], [1.0])], source="t", target="after")
         assert report.inserted == 1
+
+
+def test_list_series_as_of_a_date(real_store: Store) -> None:
+    full = real_store.list_series()
+    cut = real_store.list_series(asof="2015-01-01")
+    btc = real_store.history("BTC-USD", end="2015-01-01")
+    assert cut.loc["BTC-USD", "n_obs"] == len(btc)
+    assert cut.loc["BTC-USD", "last_date"] == btc.index[-1]
+    assert "ETH-USD" not in cut.index and "ETH-USD" in full.index  # ETH starts in 2017
+    assert (cut["last_date"] <= pd.Timestamp("2015-01-01")).all()

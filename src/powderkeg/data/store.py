@@ -379,13 +379,29 @@ class Store:
             raise StoreError(f"store {self.path} is open read-only")
 
     # ------------------------------------------------------------------ reads
-    def list_series(self) -> pd.DataFrame:
-        """Return one row per series with its metadata, dates and row count."""
-        df = self._con.execute(
-            """SELECT symbol, kind, unit, frequency, calendar, source, description,
-                      first_date, last_date, n_obs, updated_at
-               FROM series ORDER BY symbol"""
-        ).df()
+    def list_series(self, asof: Any = None) -> pd.DataFrame:
+        """Return one row per series with its metadata, dates and row count.
+
+        With ``asof``, dates and counts cover only observations up to that date, and series
+        that start later are left out.
+        """
+        end = optional_date(asof, "asof")
+        if end is None:
+            query = """SELECT symbol, kind, unit, frequency, calendar, source, description,
+                              first_date, last_date, n_obs, updated_at
+                       FROM series ORDER BY symbol"""
+            params: list[Any] = []
+        else:
+            query = """SELECT s.symbol, s.kind, s.unit, s.frequency, s.calendar, s.source,
+                              s.description, o.f AS first_date, o.l AS last_date, o.n AS n_obs,
+                              s.updated_at
+                       FROM series s JOIN (
+                           SELECT symbol, min(date) AS f, max(date) AS l, count(*) AS n
+                           FROM observations WHERE date <= ? GROUP BY symbol
+                       ) o ON o.symbol = s.symbol
+                       ORDER BY s.symbol"""
+            params = [end]
+        df = self._con.execute(query, params).df()
         for col in ("first_date", "last_date"):
             df[col] = pd.to_datetime(df[col])
         return df.set_index("symbol")

@@ -14,7 +14,7 @@ PANELS = (("BTC-USD", "ETH-USD"), ("NVDA", "AMD", "AVGO", "ORCL", "MU"), ("^IXIC
 
 def section(ctx: ReportContext) -> Section | None:
     """Coverage table, quality flags and rebased price panels."""
-    listing = ctx.store.list_series()
+    listing = ctx.store.list_series(asof=ctx.asof)
     if listing.empty:
         return None
     sec = Section("coverage", "Data coverage and quality")
@@ -60,6 +60,8 @@ def section(ctx: ReportContext) -> Section | None:
 def _quality_blocks(ctx: ReportContext) -> list[str]:
     report = check(ctx.store, None)
     frame = report.to_frame()
+    if ctx.asof is not None:  # only flags about data that existed then
+        frame = frame[~(pd.to_datetime(frame["date"]) > ctx.asof)]
     if frame.empty:
         return ["<p>No data-quality issues found.</p>"]
     counts = frame.groupby(["symbol", "check"]).size().unstack(fill_value=0)
