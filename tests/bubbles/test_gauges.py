@@ -15,7 +15,7 @@ from powderkeg.bubbles.gauges import (
     load_fundamentals,
 )
 from powderkeg.cli.main import run
-from powderkeg.exceptions import DataFileError, InputError
+from powderkeg.exceptions import DataFileError, InputError, InsufficientDataError
 
 SMALL = {"AI basket": ("NVDA", "MSFT"), "indices": ("^IXIC",), "crypto": ("BTC-USD",)}
 
@@ -107,3 +107,25 @@ def test_gauge_cli_bad_weights(real_store_path: Path, capsys) -> None:
     code = run(["--db", str(real_store_path), "bubble", "gauge", "--weights", "vix"])
     assert code == 2
     assert "--weights" in capsys.readouterr().err
+
+
+def test_gauge_hy_spread_extended_by_recent_file(real_store) -> None:
+    # BAMLH0A0HYM2 ends 2025-12-31; the gauge must read the spliced BAMLH0A0HYM2.RECENT
+    # (as liq capital does) rather than an eight-month-old spread.
+    res = bubble_gauge(real_store, groups=SMALL, psy=False, lppls_days=1)
+    last_recent = real_store.frame(["BAMLH0A0HYM2.RECENT"])["BAMLH0A0HYM2.RECENT"].dropna()
+    hy = res.components.loc["hy_spread"]
+    assert hy["value"] == pytest.approx(float(last_recent.iloc[-1]))
+    assert f"on {last_recent.index[-1]:%Y-%m-%d}" in hy["display"]
+
+
+def test_gauge_asof_before_some_series_start(real_store) -> None:
+    # BTC-USD starts in 2014 and the HY OAS in 1996: both are left out, not an IndexError
+    groups = {"indices": ("^IXIC",), "crypto": ("BTC-USD",)}
+    res = bubble_gauge(real_store, groups=groups, asof="1995-01-02", psy=False, lppls_days=1)
+    assert list(res.series.index) == ["^IXIC"]
+    assert any("BTC-USD: no observations up to 1995-01-02" in n for n in res.notes)
+    assert not res.components.loc["hy_spread", "used"]
+    assert 0 <= res.gauge <= 1
+    with pytest.raises(InsufficientDataError, match="none of the gauge's series"):
+        bubble_gauge(real_store, groups=groups, asof="1960-01-04", psy=False, lppls_days=1)

@@ -236,6 +236,10 @@ class TestCorrelate:
         prices = np.exp(_panel(40, 2, seed=14).cumsum() * 0.01)
         with pytest.raises(InsufficientDataError):
             correlate(prices, "s0", "s1", window=60)
+        # a window longer than the data says so, not "holds 0 usable observations"
+        with pytest.raises(InsufficientDataError, match="longer than the 39 aligned") as info:
+            correlate(prices, "s0", "s1", window=100000)
+        assert "0 usable" not in str(info.value)
         with pytest.raises(InputError, match="method"):
             correlate(prices, "s0", "s1", method="distance")
         with pytest.raises(InputError, match="Pearson"):

@@ -10,7 +10,7 @@ import pytest
 from powderkeg.cli.main import run
 from powderkeg.data.store import Store
 from powderkeg.exceptions import UnknownSymbolError
-from powderkeg.service import bubble, liq
+from powderkeg.service import bubble, link, liq
 from powderkeg.service._inputs import one_series, stored_series
 
 
@@ -37,8 +37,11 @@ def test_stored_series_is_the_close(real_store: Store) -> None:
         lambda s: bubble.lppls(s, "ai"),
         lambda s: bubble.signals(s, "crypto", psy=False, lppls=False),
         lambda s: liq.beta(s, "mag7"),
+        lambda s: link.corr(s, "BTC-USD", "ai"),
+        lambda s: link.spurious(s, "ai", "NVDA"),
+        lambda s: link.regimes(s, "BTC-USD", "ai"),
     ],
-    ids=["psy", "psy_work", "lppls", "signals", "liq_beta"],
+    ids=["psy", "psy_work", "lppls", "signals", "liq_beta", "corr", "spurious", "regimes"],
 )
 def test_service_refuses_universe(real_store: Store, call) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(UnknownSymbolError, match="is a universe"):
@@ -52,6 +55,7 @@ def test_service_refuses_universe(real_store: Store, call) -> None:  # type: ign
         ["bubble", "lppls", "ai"],
         ["bubble", "signals", "ai"],
         ["liq", "beta", "crypto"],
+        ["link", "corr", "ai", "BTC-USD"],
     ],
 )
 def test_cli_exit_2_naming_the_argument(

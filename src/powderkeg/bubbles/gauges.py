@@ -23,8 +23,8 @@ Components (default weights in :data:`DEFAULT_WEIGHTS`)
     :math:`1 - \min(\overline{dd}/0.3, 1)` with :math:`\overline{dd}` the mean drawdown from
     the 252-observation high: close to the peak = pressure not yet released.
 ``hy_spread``, ``vix``
-    Percentile of the latest HY option-adjusted spread (BAMLH0A0HYM2) and of ^VIX in their
-    own history (high = stress).
+    Percentile of the latest HY option-adjusted spread (BAMLH0A0HYM2, extended after its
+    last date by BAMLH0A0HYM2.RECENT) and of ^VIX in their own history (high = stress).
 ``btc_ai_corr``
     Percentile of the latest 63-day correlation of BTC and AI-basket daily log returns in its
     history since 2015 (high = crowded, shared risk appetite).
@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from powderkeg._validation import check_float, optional_date
-from powderkeg.exceptions import DataFileError, InputError, PowderkegError
+from powderkeg.exceptions import DataFileError, InputError, InsufficientDataError, PowderkegError
 from powderkeg.parallel import ProgressCallback
 from powderkeg.results import Provenance, Result, Summary, Table
 
@@ -238,6 +238,12 @@ def _score_clip(x: float) -> float:
     return float(min(max(x, 0.0), 1.0)) if math.isfinite(x) else math.nan
 
 
+def _hy_oas(store: Any, asof: pd.Timestamp | None) -> pd.Series:
+    from powderkeg.liquidity.capital import _hy_oas as spliced
+
+    return spliced(store, asof)
+
+
 def _series(store: Any, symbol: str, asof: pd.Timestamp | None) -> pd.Series:
     return store.frame([symbol], end=asof)[symbol].dropna()
 
@@ -268,8 +274,14 @@ def _series_rows(
             notes.append("PSY is unavailable (powderkeg.bubbles.psy cannot be imported)")
             psy = False
     rows = []
+    by = "in the store" if asof is None else f"up to {asof:%Y-%m-%d}"
     for k, (group, sym) in enumerate(symbols):
         price = _series(store, sym, asof)
+        if price.empty:  # the series starts after the as-of date
+            notes.append(f"{sym}: no observations {by}; left out")
+            if progress is not None:
+                progress(k + 1, len(symbols), sym)
+            continue
         row: dict[str, Any] = {
             "symbol": sym,
             "group": group,
@@ -301,6 +313,8 @@ def _series_rows(
         rows.append(row)
         if progress is not None:
             progress(k + 1, len(symbols), sym)
+    if not rows:
+        raise InsufficientDataError(f"none of the gauge's series has observations {by}")
     return pd.DataFrame(rows).set_index("symbol"), notes
 
 
@@ -416,7 +430,15 @@ def bubble_gauge(
 
     for name, sym, label in (("hy_spread", "BAMLH0A0HYM2", "HY OAS"), ("vix", "^VIX", "VIX")):
         if sym in known:
-            s = _series(store, sym, a)
+            # the long HY OAS history ends early; extend it by BAMLH0A0HYM2.RECENT
+            s = _hy_oas(store, a).dropna() if name == "hy_spread" else _series(store, sym, a)
+            if s.empty:
+                comps.append(
+                    _unavailable(
+                        name, "stress", "percentile", w[name], f"no {sym} observations by then"
+                    )
+                )
+                continue
             pct = percentile_of_last(s)
             comps.append(
                 _Component(
@@ -493,7 +515,10 @@ def bubble_gauge(
         notes=notes,
         provenance=Provenance(
             sources=store.provenance(
-                sorted({s for _, s in symbols} | ({"BAMLH0A0HYM2", "^VIX"} & known))
+                sorted(
+                    {s for _, s in symbols}
+                    | ({"BAMLH0A0HYM2", "BAMLH0A0HYM2.RECENT", "^VIX"} & known)
+                )
             ),
             parameters={
                 "asof": a,

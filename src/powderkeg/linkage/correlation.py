@@ -604,6 +604,13 @@ def correlate(
         n_eff = _effective_n(n, 1.0 - math.exp(-math.log(2.0) / h))
     else:
         spec = parse_window(window)
+        if spec.size is not None and spec.size > len(data):
+            raise InsufficientDataError(
+                f"the window of {spec.size} observations is longer than the {len(data)} aligned "
+                f"{'returns' if on == 'returns' else 'levels'} of {a} and {b} "
+                f"({data.index[0]:%Y-%m-%d} to "
+                f"{data.index[-1]:%Y-%m-%d}); use --window {len(data)} or less"
+            )
         series = rolling_corr(data[a], data[b], spec, method)
         starts, ends = spec.bounds(pd.DatetimeIndex(data.index))
         first = int(starts[-1])

@@ -21,10 +21,12 @@ if TYPE_CHECKING:
 
 # ------------------------------------------------------------------------------- loaders
 def _prices(store: Store, symbols: list[str], calendar: str, asof: str | None) -> pd.DataFrame:
-    """Aligned prices up to ``asof``."""
+    """Aligned prices up to ``asof`` (each symbol one stored series, not a universe)."""
     from powderkeg._validation import optional_date
+    from powderkeg.service._inputs import one_series
 
-    return store.frame(symbols, end=optional_date(asof, "--asof"), calendar=calendar)
+    syms = [one_series(s) for s in symbols]
+    return store.frame(syms, end=optional_date(asof, "--asof"), calendar=calendar)
 
 
 def _log_returns(
@@ -234,10 +236,11 @@ def regimes(
     from powderkeg.linkage.regimes import ON
     from powderkeg.linkage.regimes import regimes as fit_regimes
     from powderkeg.results import Provenance
+    from powderkeg.service._inputs import one_series
 
     check_option(on, "--on", ON)
     check_int(window, "--window", minimum=5)
-    rets = _log_returns(store, [a, b], start, asof, calendar)
+    rets = _log_returns(store, [one_series(a), one_series(b)], start, asof, calendar)
     prov = Provenance(
         sources=store.provenance([a, b]),
         parameters={"on": on, "window": window, "calendar": calendar, "start": start, "asof": asof},
