@@ -27,10 +27,20 @@ class CliState:
     debug: bool = False
 
     def open_store(self, read_only: bool = False):  # type: ignore[no-untyped-def]
-        """Open the store named by ``--db`` (or the default location)."""
+        """Open the store named by ``--db`` (or the default location).
+
+        ``read_only`` lets several reading processes share the file; a store that does not
+        exist yet is created (empty) instead.
+        """
+        from pathlib import Path
+
+        from powderkeg import config
         from powderkeg.data.store import Store
 
-        return Store(self.db, read_only=read_only)
+        path = self.db or str(config.default_db_path())
+        if read_only and path != ":memory:" and not Path(path).exists():
+            read_only = False
+        return Store(path, read_only=read_only)
 
 
 #: A command's own ``--json`` flag, the same as the global one.

@@ -133,7 +133,7 @@ def list_series(ctx: typer.Context) -> None:
     from powderkeg.data.inventory import inventory
 
     state: CliState = ctx.obj
-    with state.open_store() as store:
+    with state.open_store(read_only=True) as store:
         emit(inventory(store), state)
 
 
@@ -152,7 +152,7 @@ def show(
     from powderkeg.data.inventory import series_view
 
     state: CliState = ctx.obj
-    with state.open_store() as store:
+    with state.open_store(read_only=True) as store:
         emit(series_view(store, symbol, start, end, tail=tail), state)
 
 
@@ -168,5 +168,5 @@ def check(
     from powderkeg.data.quality import check as run_check
 
     state: CliState = ctx.obj
-    with state.open_store() as store:
+    with state.open_store(read_only=True) as store:
         emit(run_check(store, symbols or None), state)
