@@ -8,6 +8,7 @@ runs the chunks and however many workers there are.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -16,6 +17,10 @@ import numpy as np
 from powderkeg.exceptions import InputError
 
 R = TypeVar("R")
+#: A Dask scheduler address: [protocol://]host:port (host may be a bracketed IPv6 address).
+_SCHEDULER = re.compile(
+    r"^(?:[A-Za-z][A-Za-z0-9+.-]*://)?(?:\[[0-9A-Fa-f:.]+\]|[^\s/:\[\]]+):\d{1,5}/?$"
+)
 ProgressCallback = Callable[[int, int, str], None]
 
 
@@ -44,6 +49,11 @@ def check_backend(workers: int, scheduler: str | None) -> None:
     from powderkeg._validation import check_int
 
     check_int(workers, "workers", minimum=1, maximum=256)
+    if scheduler is not None and scheduler != "dask-local" and not _SCHEDULER.match(scheduler):
+        raise InputError(
+            f"--scheduler must be 'dask-local' or a Dask scheduler address such as "
+            f"tcp://host:8786, got {scheduler!r}"
+        )
     if scheduler is not None and scheduler != "dask-local" and workers != 1:
         raise InputError(
             "give either workers (local processes) or a scheduler address (a Dask cluster); "

@@ -194,3 +194,34 @@ def test_help_has_examples(capsys: pytest.CaptureFixture[str]) -> None:
     assert "powderkeg stress run ai-correction --paths 10000" in capsys.readouterr().out
     assert run(["scenario", "btc", "--help"]) == 0
     assert "--policy-lag-weeks" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [["--chunk", "0"], ["--chunk", "-3"], ["--scheduler", "bogus"], ["--scheduler", "tcp://x"]],
+)
+def test_stress_bad_chunk_or_scheduler_exit_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, extra: list[str]
+) -> None:
+    # --chunk 0 was a ZeroDivisionError and a port-less --scheduler a ValueError (exit 1)
+    db = str(tmp_path / "s.duckdb")
+    assert run(["--db", db, "stress", "run", "ai-correction", "--paths", "10", *extra]) == 2
+    assert "error:" in capsys.readouterr().err
+
+
+def test_scenario_btc_bad_scheduler_exits_2(tmp_path: Path) -> None:
+    db = str(tmp_path / "s.duckdb")
+    assert run(["--db", db, "scenario", "btc", "--paths", "10", "--scheduler", "bogus"]) == 2
+
+
+def test_scenario_btc_negative_seed_exits_2(tmp_path: Path) -> None:
+    # was a NumPy ValueError from SeedSequence (exit 1)
+    db = str(tmp_path / "s.duckdb")
+    assert run(["--db", db, "scenario", "btc", "--paths", "10", "--seed", "-1"]) == 2
+
+
+@pytest.mark.parametrize("start", ["notadate", "2026-02-30"])
+def test_scenario_drain_bad_start_exits_2(tmp_path: Path, start: str) -> None:
+    # was a pandas DateParseError (exit 1)
+    db = str(tmp_path / "s.duckdb")
+    assert run(["--db", db, "scenario", "drain", "--start", start]) == 2

@@ -207,6 +207,7 @@ def btc_cmd(
     shock = check_float(ai_shock, "--ai-shock", minimum=0.0, maximum=95.0) / 100.0
     weeks = check_float(policy_lag_weeks, "--policy-lag-weeks", minimum=1 / 7, maximum=520.0)
     check_int(paths, "--paths", minimum=1, maximum=MAX_PATHS)
+    check_int(seed, "--seed", minimum=0)
     thr = check_float(survive, "--survive", minimum=1.0, maximum=99.0) / 100.0
     params = TwoPhaseParams(ai_shock=shock, lag_days=max(1, round(weeks * 7)), policy=not no_policy)
     start_price, sources = _btc_start(state)

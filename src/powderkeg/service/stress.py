@@ -56,13 +56,15 @@ def plan(
     for the agent engine. ``workers`` sizes a local process pool or a ``dask-local``
     cluster; it cannot be combined with a remote ``scheduler``.
     """
-    from powderkeg._validation import check_option
-    from powderkeg.contagion.montecarlo import AGENT_CHUNK, AGENT_PATHS, CHUNK
+    from powderkeg._validation import check_int, check_option
+    from powderkeg.contagion.montecarlo import AGENT_CHUNK, AGENT_PATHS, CHUNK, MAX_PATHS
     from powderkeg.contagion.scenario_spec import load_scenario
     from powderkeg.parallel import check_backend
 
     check_option(engine, "engine", ENGINES)
     check_backend(workers, scheduler)
+    if chunk is not None:
+        check_int(chunk, "--chunk", minimum=1, maximum=MAX_PATHS)
     agent = engine == "agent"
     return RunPlan(
         scenario=load_scenario(scenario),
@@ -111,9 +113,10 @@ def drain(
     zeta: float = 0.5,
 ) -> Result:
     """The reverse-QE liquidity drain of ``need`` USD bn spread evenly over ``quarters``."""
-    from powderkeg._validation import check_float, check_int
+    from powderkeg._validation import check_date, check_float, check_int
     from powderkeg.contagion.drain import DrainParams, simulate_drain
 
+    check_date(start, "--start")
     check_float(need, "need", minimum=0.0)
     check_int(quarters, "quarters", minimum=1, maximum=200)
     params = DrainParams(kappa_tp=kappa_tp, zeta=zeta, idle_buffer=idle_buffer)
