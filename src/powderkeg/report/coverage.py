@@ -48,10 +48,15 @@ def section(ctx: ReportContext) -> Section | None:
         sec.blocks.append(
             line_chart(rebased, f"{', '.join(syms)} (rebased to 100)", "index", log_y=True)
         )
-    last = listing["last_date"].max()
+    prices = listing[listing["kind"] == "price"]
+    last = (prices if len(prices) else listing)["last_date"].max()
+    macro_last = listing.loc[listing["kind"] == "macro", "last_date"].max()
+    macro = f"; macro series through {macro_last:%Y-%m-%d}" if pd.notna(macro_last) else ""
     sec.headlines.append(
         Headline(
-            "Data through", f"{last:%Y-%m-%d}", f"latest observation across {len(listing)} series"
+            "Prices through",
+            f"{last:%Y-%m-%d}",
+            f"latest market close across {len(prices)} price series{macro}",
         )
     )
     return sec
