@@ -189,4 +189,5 @@ def test_every_builtin_scenario_maps_onto_the_agent_engine(name: str) -> None:
     # covid-2020 once lent private credit more (500 bn) than its whole debt (~498 bn), so
     # 'stress trace covid-2020' and 'stress run covid-2020 --engine agent' failed
     system, _ = scenario_system(load_scenario(name))
-    assert system is not None
+    assert system.n_agents == 151  # 148 member institutions + outside, households, central bank
+    assert (system.initial_equity() >= 0).all()

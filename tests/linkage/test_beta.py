@@ -87,7 +87,6 @@ def test_bootstrap_seeded_and_covers_truth(asym: tuple[pd.Series, pd.Series]) ->
     r1 = asymmetric_beta(a, m, bootstrap=300, seed=11)
     r2 = asymmetric_beta(a, m, bootstrap=300, seed=11)
     assert r1.bootstrap == r2.bootstrap
-    assert r1.bootstrap is not None
     assert r1.bootstrap["beta_down"]["low"] < 1.5 < r1.bootstrap["beta_down"]["high"]
     assert r1.bootstrap["beta_up"]["low"] < 0.5 < r1.bootstrap["beta_up"]["high"]
     assert r1.bootstrap["beta_diff"]["low"] > 0

@@ -334,7 +334,6 @@ def test_report_section(real_store, tmp_path) -> None:
     from powderkeg.report.context import ReportContext
 
     sec = section(ReportContext(real_store, asof=pd.Timestamp("2025-12-10")))
-    assert sec is not None
     labels = [h.label for h in sec.headlines]
     assert "BTC–Nasdaq 30d corr on returns" in labels
     ref, _ = _direct(real_store, "BTC-USD", "^IXIC", "2025-12-10", 30)

@@ -22,7 +22,6 @@ def synthetic_store() -> Store:
 
 def test_linkage_section_quotes_its_analytics(synthetic_store: Store) -> None:
     sec = section(ReportContext(store=synthetic_store))
-    assert sec is not None
     heads = {h.label: h for h in sec.headlines}
     prices = synthetic_store.frame(["BTC-USD", "NVDA", "^IXIC"])
     start = prices.index[-1] - pd.DateOffset(years=6)
