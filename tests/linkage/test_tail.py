@@ -56,6 +56,7 @@ class TestStudentTCopula:
 
     def test_plateau_recovers_limit(self, t_sample: np.ndarray) -> None:
         est, k = plateau_lambda(t_sample[:, 0], t_sample[:, 1])
+        assert 0 < k < len(t_sample)  # a plateau was found inside the sample
         assert est == pytest.approx(t_copula_lower_tail(RHO, DOF), abs=0.06)
 
 
