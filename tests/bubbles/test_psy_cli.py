@@ -126,7 +126,6 @@ def test_report_section(store_copy) -> None:  # type: ignore[no-untyped-def]
         t0 = time.perf_counter()
         sec = section(ctx)
         elapsed = time.perf_counter() - t0
-    assert sec is not None
     labels = [h.label for h in sec.headlines]
     assert labels == ["BTC-USD GSADF (p-value)", "NVDA GSADF (p-value)", "^IXIC GSADF (p-value)"]
     assert all(("episode" in h.reading) for h in sec.headlines)

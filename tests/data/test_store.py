@@ -401,7 +401,6 @@ def test_sigkill_during_import_leaves_a_consistent_store(tmp_path: Path) -> None
         text=True,
         env=env,
     )
-    assert child.stdout is not None
     line = child.stdout.readline()
     assert line.split() == ["writing", str(n_files * n_rows)], child.stderr.read()
     time.sleep(0.3)  # the transaction has begun; writing 3.2M rows takes over a second

@@ -118,7 +118,6 @@ def test_stress_paths() -> None:
 
 def test_value_with_stress_lowers_value() -> None:
     res = value_with_stress(_spec(), default_params(), "ai-correction")
-    assert res.stressed is not None
     assert res.stressed.npv < res.base.npv
     assert res.stressed.irr < res.base.irr
     assert res.stressed.residual == pytest.approx(50.0)

@@ -11,7 +11,6 @@ from powderkeg.report.context import ReportContext
 def test_section(real_store) -> None:  # type: ignore[no-untyped-def]
     ctx = ReportContext(store=real_store, asof=pd.Timestamp("2025-06-30"))
     sec = section(ctx)
-    assert sec is not None
     assert sec.key == "energy"
     labels = [h.label for h in sec.headlines]
     assert labels == [

@@ -112,7 +112,6 @@ def test_bootstrap_seeded_and_rolling(t_sample: np.ndarray) -> None:
     r1 = tail_dependence(a, b, q=0.05, bootstrap=60, seed=4, window=500, step=50)
     r2 = tail_dependence(a, b, q=0.05, bootstrap=60, seed=4, window=500, step=50)
     assert r1.bootstrap == r2.bootstrap
-    assert r1.bootstrap is not None
     assert r1.bootstrap["lambda_q"]["low"] <= r1.value <= r1.bootstrap["lambda_q"]["high"]
     last = r1.series.index[-1]
     pos = idx.get_loc(last)
