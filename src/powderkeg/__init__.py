@@ -13,8 +13,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-__version__ = "0.1.0"
-
+from powderkeg._version import __version__
 from powderkeg.data.store import Store
 from powderkeg.data.universe import UNIVERSES, universe
 

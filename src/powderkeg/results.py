@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from powderkeg import __version__
+from powderkeg._version import __version__
 
 
 def jsonable(obj: Any) -> Any:

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from powderkeg import __version__
+from powderkeg._version import __version__
 from powderkeg.api.jobs import JOB_NAMESPACE, JobManager
 from powderkeg.api.security import (
     BodySizeLimit,

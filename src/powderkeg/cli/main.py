@@ -13,7 +13,7 @@ from typing import Annotated
 import click
 import typer
 
-from powderkeg import __version__
+from powderkeg._version import __version__
 from powderkeg.cli.console import CliState, error
 from powderkeg.exceptions import InputError, PowderkegError
 

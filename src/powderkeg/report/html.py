@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from powderkeg import __version__
+from powderkeg._version import __version__
 from powderkeg.data.store import Store
 from powderkeg.report.context import ReportContext, Section
 

@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 import httpx
 import pandas as pd
 
-from powderkeg import __version__
+from powderkeg._version import __version__
 from powderkeg.data.records import SeriesData
 from powderkeg.exceptions import InputError, ProviderError
 
