@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 DEMO_DIR ?= demo-output
 
-.PHONY: demo test bench lint clean venv-run venv-dev
+.PHONY: demo test bench lint clean venv-run venv-dev browser
 
 $(VENV)/.run-stamp: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +26,23 @@ venv-dev: $(VENV)/.dev-stamp
 demo: venv-run
 	$(VENV)/bin/powderkeg demo --dir $(DEMO_DIR)
 
+## make browser: Debian's Chromium for the dashboard and report browser tests (installed with
+## apt-get when running as root and missing; otherwise stop and name the command)
+CHROMIUM := /usr/bin/chromium
+browser:
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian's chromium for the browser tests (apt-get)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  [ -x $(CHROMIUM) ] || { echo "error: apt-get did not install $(CHROMIUM)" >&2; exit 1; }; \
+	else \
+	  echo "error: the browser tests need Debian's Chromium at $(CHROMIUM)." >&2; \
+	  echo "Install it with:  sudo apt-get update && sudo apt-get install -y chromium" >&2; \
+	  exit 1; \
+	fi
+
 ## make test: the whole test suite (no network: sockets are disabled in tests)
-test: venv-dev
+test: venv-dev browser
 	$(VENV)/bin/python -m pytest
 
 ## make bench: every benchmark against its peer tool, printing ratios

@@ -48,7 +48,8 @@ def naive_gsadf(y: np.ndarray, min_window: int) -> float:
 def main() -> None:
     import exuber
 
-    from powderkeg.bubbles.psy import GSADF, default_min_window
+    from powderkeg.bubbles.bsadf import default_min_window
+    from powderkeg.bubbles.psy import GSADF
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", type=int, nargs="+", default=[500, 1000, 2000, 4400])

@@ -20,8 +20,8 @@ def main() -> None:
     import numba
     from exuber import radf_mc_cv
 
+    from powderkeg.bubbles.bsadf import PsySettings
     from powderkeg.bubbles.critical_values import MonteCarloCV
-    from powderkeg.bubbles.psy import PsySettings
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=1000)

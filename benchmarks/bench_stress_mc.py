@@ -75,12 +75,8 @@ def bench_scenario():  # type: ignore[no-untyped-def]
 
 def kernel_time(scn, n: int, seed: int) -> float:  # type: ignore[no-untyped-def]
     """Seconds to build inputs and simulate ``n`` paths in one vectorised call."""
-    from powderkeg.contagion.montecarlo import (
-        Layout,
-        build_chunk,
-        draw_figures,
-        simulate_system,
-    )
+    from powderkeg.contagion.draws import Layout, build_chunk, draw_figures
+    from powderkeg.contagion.reduced_kernel import simulate_system
     from powderkeg.scenarios.two_phase import TwoPhaseDraws
 
     layout = Layout.from_scenario(scn)

@@ -8,13 +8,14 @@ import time
 import numpy as np
 import pytest
 
+from powderkeg.bubbles.bsadf import PsySettings, psy_sequences
 from powderkeg.bubbles.critical_values import (
     CriticalValues,
     MonteCarloCV,
     WildBootstrapCV,
     null_ar_fit,
 )
-from powderkeg.bubbles.psy import GSADF, PsySettings, psy_sequences
+from powderkeg.bubbles.psy import GSADF
 
 
 def test_serial_equals_two_processes() -> None:

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from powderkeg.bubbles import _psy_kernels as kern
-from powderkeg.bubbles.psy import GSADF, PsySettings, default_min_window, psy_sequences
+from powderkeg.bubbles.bsadf import PsySettings, default_min_window, psy_sequences
+from powderkeg.bubbles.psy import GSADF
 from powderkeg.exceptions import InputError, InsufficientDataError
 
 exuber = pytest.importorskip("exuber")

@@ -117,9 +117,9 @@ def test_bad_input_exit_2(store_copy, capsys, args, needle) -> None:  # type: ig
 
 
 def test_report_section(store_copy) -> None:  # type: ignore[no-untyped-def]
-    from powderkeg.bubbles.report import section
     from powderkeg.data.store import Store
     from powderkeg.report.context import ReportContext
+    from powderkeg.report.sections.bubbles import section
 
     with Store(store_copy) as store:
         ctx = ReportContext(store=store, seed=5, quick=True, asof=pd.Timestamp("2025-12-31"))

@@ -7,9 +7,12 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from powderkeg.contagion.clearing import eisenberg_noe
-from powderkeg.contagion.engine import Shocks, SimulationResult, System, simulate
+from powderkeg.contagion.engine import simulate
 from powderkeg.contagion.firesale import cont_schaanning
+from powderkeg.contagion.shocks import Shocks
+from powderkeg.contagion.simulation_result import SimulationResult
 from powderkeg.contagion.system import AI_CRYPTO_SHOCK as SHOCK
+from powderkeg.contagion.system import System
 from powderkeg.exceptions import ConvergenceWarning
 
 from ._systems import cs_system, en_system
@@ -249,14 +252,20 @@ def test_threshold_engine_units_sold_monotone_in_shock(banks, shock, factor):
 )
 def test_threshold_engine_monotone_in_leverage_and_depth(banks, shock, scale):
     """More debt (same assets, capital scaled down) or a shallower market never sells fewer
-    units nor produces fewer defaults (units, not dollars: see the test above)."""
+    units while every institution stays solvent (units, not dollars: see the test above).
+
+    Defaults are not monotone path by path, for the reason given above: hypothesis found
+    banks [(13, 18, 2), (13, 62, 3), (34, 29, 2)] with a -3.9% shock where the system with
+    half the capital ends with 2 defaults and the base with 3 (a bank made insolvent at once
+    stops selling that day, sparing the others). Default counts are tested on Monte-Carlo
+    means in tests/contagion/test_montecarlo.py."""
     pi, il, cap = (list(x) for x in zip(*banks))
     _, base, _ = _cs_engine(pi, il, cap, shock, days=8)
     _, levered, _ = _cs_engine(pi, il, [c * scale for c in cap], shock, days=8)
     _, shallow, _ = _cs_engine(pi, il, cap, shock, days=8, depth=500.0 * scale)
+    assume(not any(r.defaulted.any() for r in (base, levered, shallow)))
     for other in (levered, shallow):
         assert other.units_sold[0, 0] >= base.units_sold[0, 0] - 1e-9
-        assert other.defaulted.sum() >= base.defaulted.sum()
 
 
 def test_monte_carlo_mean_losses_rise_with_shock_size_common_random_numbers():

@@ -10,14 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from powderkeg.contagion.draws import ShockPaths, SystemArrays
 from powderkeg.contagion.firesale import cont_schaanning
-from powderkeg.contagion.montecarlo import (
-    ShockPaths,
-    SystemArrays,
-    expected_losses,
-    run_stress,
-    simulate_system,
-)
+from powderkeg.contagion.montecarlo import expected_losses, run_stress
+from powderkeg.contagion.reduced_kernel import simulate_system
 from powderkeg.contagion.scenario_spec import Scenario, load_scenario
 from powderkeg.exceptions import InputError
 
@@ -61,6 +57,7 @@ def _two_banks(illiquid_return: float) -> tuple[SystemArrays, ShockPaths]:
         depth_mult=np.ones((1, 1, 1)),
         recovery=np.zeros((1, 1), dtype=bool),
         action_day=np.array([-1]),
+        impairment=np.zeros((1, 1)),
     )
     return system, shocks
 
@@ -116,8 +113,14 @@ def test_run_keys_and_consistency(scenario: Scenario) -> None:
     btc = d["btc"]
     assert 0 <= btc["p_survive_first_hit"] <= 1 and len(btc["fan"]["q50"]) == 21
     assert btc["drawdown"]["q05"] <= btc["drawdown"]["q50"] <= btc["drawdown"]["q95"]
-    by_day = sum(sum(g["by_day"]) for g in d["defaults"]["by_group"].values())
+    by_group = d["defaults"]["by_group"].values()
+    by_day = sum(sum(g["by_day"]) for g in by_group if not g["positions"])
     assert by_day == pytest.approx(d["defaults"]["total"]["mean"])
+    liquidated = sum(sum(g["by_day"]) for g in by_group if g["positions"])
+    assert liquidated == pytest.approx(d["defaults"]["liquidated_positions"]["mean"])
+    assert d["defaults"]["liquidated_positions"]["members"] == sum(
+        g["members"] for g in by_group if g["positions"]
+    )
     assert d["provenance"]["seed"] == 4
     assert any(s.get("grade") == "V" for s in d["provenance"]["sources"])
     assert res.to_frame().shape[0] == len(scenario.groups)
@@ -209,15 +212,15 @@ def test_losses_never_fall_when_leverage_shock_or_illiquidity_rise(
 
 
 def test_report_section_quick(tmp_path: Path) -> None:
-    from powderkeg.contagion.report import section
     from powderkeg.data.store import Store
     from powderkeg.report.context import ReportContext
+    from powderkeg.report.sections.contagion import section
 
     with Store(tmp_path / "r.duckdb") as store:
         sec = section(ReportContext(store=store, quick=True, seed=3))
     assert sec is not None and sec.key == "contagion"
     labels = [h.label for h in sec.headlines]
-    assert "P(BTC survives first hit)" in labels and "Expected defaults" in labels
+    assert "P(BTC survives first hit)" in labels and "Expected institution defaults" in labels
     figures = [b for b in sec.blocks if not isinstance(b, str)]
     assert len(figures) == 4  # loss histogram, default cascade, BTC fan chart, reverse-QE drain
     assert "Reverse-QE term premium" in labels

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from powderkeg.contagion.engine import Shocks, System, simulate
+from powderkeg.contagion.engine import simulate
 from powderkeg.contagion.policy import (
     PIVOT_DECIDED,
     QE_PURCHASE,
@@ -10,7 +10,9 @@ from powderkeg.contagion.policy import (
     PolicyState,
     stress_index,
 )
+from powderkeg.contagion.shocks import Shocks
 from powderkeg.contagion.system import AI_CRYPTO_SHOCK as SHOCK
+from powderkeg.contagion.system import System
 
 
 def test_stress_index_is_weighted_scaled_sum():

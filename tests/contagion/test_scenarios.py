@@ -43,8 +43,8 @@ def test_builtins_load_with_sources_grades_and_ranges() -> None:
         assert len(figures) > 100
         for key, fig in figures:
             assert len(fig.source) >= 3, key
-            assert fig.grade in "VSRA"
-            if fig.grade in ("R", "A"):
+            assert fig.grade in "VSRAC"
+            if fig.grade in ("R", "A", "C"):
                 assert fig.range is not None, key
             if fig.range is not None:
                 assert fig.range[0] <= fig.value <= fig.range[1], key
@@ -67,6 +67,16 @@ def test_ai_correction_calibrated_to_model_spec_section_8() -> None:
     assert 1000 <= bank_nbfi <= 1700
     assert scn.btc.beta_s.value == 2.0 and scn.btc.beta_s.range == (1.5, 2.5)
     assert scn.policy.lag_days.value == 21 and scn.policy.lag_days.range == (7, 60)
+
+
+def test_calibrated_figures_name_their_prior_and_parameter(tmp_path: Path) -> None:
+    data = _raw()
+    data["btc"]["eta"].pop("prior")
+    msg = _error(tmp_path, data)
+    assert "bad.yaml: btc.eta: a calibrated figure (grade C) gives its prior" in msg
+    data = _raw()
+    data["btc"]["beta_s"]["prior"] = 2.0  # graded A: a prior means nothing there
+    assert "btc.beta_s: only a calibrated figure (grade C) has a prior" in _error(tmp_path, data)
 
 
 def test_unknown_key_rejected_with_file_and_key_path(tmp_path: Path) -> None:

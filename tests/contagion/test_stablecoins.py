@@ -3,7 +3,8 @@ import math
 import numpy as np
 import pytest
 
-from powderkeg.contagion.engine import Shocks, simulate
+from powderkeg.contagion.engine import simulate
+from powderkeg.contagion.shocks import Shocks
 from powderkeg.contagion.stablecoins import (
     StablecoinParams,
     coverage,

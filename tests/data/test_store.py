@@ -440,3 +440,58 @@ def test_list_series_as_of_a_date(real_store: Store) -> None:
     assert cut.loc["BTC-USD", "last_date"] == btc.index[-1]
     assert "ETH-USD" not in cut.index and "ETH-USD" in full.index  # ETH starts in 2017
     assert (cut["last_date"] <= pd.Timestamp("2015-01-01")).all()
+
+
+# ---------------------------------------------------------------------------- data version
+
+
+def test_data_version_changes_with_every_committed_write(store: Store) -> None:
+    assert store.data_version() == 0
+    store.ingest([_macro("A", ["2024-01-01"], [1.0])], source="t", target="a")
+    first = store.data_version()
+    assert first != 0
+    # a repeated import changes no value, but is logged and touches updated_at: it counts
+    store.ingest([_macro("A", ["2024-01-01"], [1.0])], source="t", target="a")
+    second = store.data_version()
+    assert second not in (0, first)
+    store.delete(["A"])
+    assert store.data_version() not in (0, first, second)
+
+
+def test_reads_and_the_result_cache_leave_the_data_version(store: Store) -> None:
+    store.ingest([_macro("A", ["2024-01-01", "2024-01-02"], [1.0, 2.0])], source="t", target="a")
+    version = store.data_version()
+    store.frame(["A"])
+    store.history("A")
+    store.list_series()
+    store.ingests()
+    store.cache_put("ns", "k", {"x": 1})
+    assert store.data_version() == version
+    with store.thread_view() as view:
+        assert view.data_version() == version
+
+
+@pytest.mark.parametrize("needle", ["INSERT INTO ingests", "COMMIT"])
+def test_failed_import_leaves_the_data_version(
+    store: Store, monkeypatch: pytest.MonkeyPatch, needle: str
+) -> None:
+    store.ingest([_macro("A", ["2024-01-01"], [1.0])], source="t", target="a")
+    version = store.data_version()
+    with pytest.raises(InputError):  # refused before anything is written
+        store.ingest([_price("A", ["2024-01-02"], [2.0])], source="t", target="a")
+    assert store.data_version() == version
+    # a DuckDB failure at the end of the transaction (the version was already counted)
+    monkeypatch.setattr(store, "_con", _FailOn(store._con, needle))
+    with pytest.raises(StoreError, match="rolled back"):
+        store.ingest([_macro("A", ["2024-01-02"], [2.0])], source="t", target="a")
+    monkeypatch.undo()
+    assert store.data_version() == version
+
+
+def test_read_only_store_reads_the_data_version(tmp_path: Path) -> None:
+    path = tmp_path / "v.duckdb"
+    with Store(path) as s:
+        s.ingest([_macro("A", ["2024-01-01"], [1.0])], source="t", target="a")
+        version = s.data_version()
+    with Store(path, read_only=True) as ro:
+        assert ro.data_version() == version

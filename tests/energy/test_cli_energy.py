@@ -105,6 +105,19 @@ def test_dispatch_example(real_store_path, capsys) -> None:  # type: ignore[no-u
     assert d["provenance"]["sources"][0]["symbol"] == "BTC-USD"
 
 
+def test_dispatch_difficulty_option_matches_its_note(real_store_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """The note of 'energy dispatch' names --hashrate or --difficulty: both are options, and
+    a difficulty gives the hashrate D*2^32/600."""
+    argv = ["--db", str(real_store_path), "--json", "energy", "dispatch",
+            str(EXAMPLES / "site.yaml"), "--asof", "2025-07-14"]  # fmt: skip
+    plain = _json(capsys, argv)
+    assert any("--difficulty" in n for n in plain["notes"])
+    d = _json(capsys, [*argv, "--difficulty", "100"])
+    eh = 100e12 * 2**32 / 600 / 1e18
+    assert any(f"= {eh:.1f} EH/s" in n for n in d["notes"])
+    assert d["net_usd"] != plain["net_usd"]
+
+
 def test_lease_stress(capsys) -> None:  # type: ignore[no-untyped-def]
     d = _json(
         capsys,

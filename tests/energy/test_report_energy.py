@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from powderkeg.energy.report import section
 from powderkeg.report.context import ReportContext
+from powderkeg.report.sections.energy import section
 
 
 def test_section(real_store) -> None:  # type: ignore[no-untyped-def]

@@ -330,8 +330,8 @@ def test_cli_corr_text_and_help(real_store_path, capsys) -> None:
 
 def test_report_section(real_store, tmp_path) -> None:
     from powderkeg.data.store import Store
-    from powderkeg.linkage.report import section
     from powderkeg.report.context import ReportContext
+    from powderkeg.report.sections.linkage import section
 
     sec = section(ReportContext(real_store, asof=pd.Timestamp("2025-12-10")))
     labels = [h.label for h in sec.headlines]

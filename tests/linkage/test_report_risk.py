@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 
 from powderkeg.data.store import Store
-from powderkeg.linkage.report import section
 from powderkeg.linkage.tail import tail_dependence
 from powderkeg.report.context import ReportContext
+from powderkeg.report.sections.linkage import section
 from powderkeg.synthetic import market
 from powderkeg.transforms import returns
 

@@ -122,8 +122,8 @@ def test_liq_help_has_examples(capsys) -> None:
 
 
 def test_report_section_real(real_store) -> None:
-    from powderkeg.liquidity.report import section
     from powderkeg.report.context import ReportContext
+    from powderkeg.report.sections.liquidity import section
 
     ctx = ReportContext(real_store, asof=pd.Timestamp("2025-12-10"))
     sec = section(ctx)
@@ -143,8 +143,8 @@ def test_report_section_real(real_store) -> None:
 
 def test_report_section_missing_inputs() -> None:
     from powderkeg.data.store import Store
-    from powderkeg.liquidity.report import section
     from powderkeg.report.context import ReportContext
+    from powderkeg.report.sections.liquidity import section
 
     with Store(":memory:") as store:
         assert section(ReportContext(store)) is None

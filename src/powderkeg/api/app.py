@@ -8,27 +8,25 @@ time); without a configured token the server is read-only; import paths are conf
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import datetime as dt
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from powderkeg._version import __version__
+from powderkeg.api.cache import ReadCache
+from powderkeg.api.dashboard import register_dashboard
+from powderkeg.api.job_routes import register_job_routes
 from powderkeg.api.jobs import JOB_NAMESPACE, JobManager
-from powderkeg.api.security import (
-    BodySizeLimit,
-    check_bearer,
-    configured_token,
-    known_secrets,
-    redact,
-)
+from powderkeg.api.read_routes import register_read_routes
+from powderkeg.api.routes import register_routes
+from powderkeg.api.security import BodySizeLimit, configured_token, known_secrets, redact
 from powderkeg.data.store import Store
 from powderkeg.exceptions import InputError, PowderkegError, UnknownSymbolError
-from powderkeg.results import Result, jsonable
 
 
 @dataclass
@@ -54,6 +52,10 @@ class ApiSettings:
     max_psy_work : int
         Largest PSY job in ADF regressions (``reps`` x windows x lag orders); a read of
         the statistics alone may use a hundredth of it.
+    cache_entries : int
+        Most read answers kept in memory (see :class:`~powderkeg.api.cache.ReadCache`).
+    cache_bytes : int
+        Most bytes of read answers kept in memory.
     """
 
     db: str
@@ -64,10 +66,16 @@ class ApiSettings:
     max_reps: int = 5_000
     max_queued_jobs: int = 8
     max_psy_work: int = 20_000_000_000
+    cache_entries: int = 512
+    cache_bytes: int = 64_000_000
 
 
 def create_app(settings: ApiSettings) -> FastAPI:
-    """Build the application for ``settings`` (one store per process, a view per request)."""
+    """Build the application for ``settings`` (one store per process, a view per request).
+
+    Successful answers of the read endpoints are kept in a :class:`ReadCache` until the
+    store's data version (or the date, which some answers default to) changes.
+    """
     state: dict[str, Any] = {}
 
     @asynccontextmanager
@@ -88,8 +96,17 @@ def create_app(settings: ApiSettings) -> FastAPI:
         state["jobs"] = JobManager(
             persist, load, max_queued=settings.max_queued_jobs, secrets=lambda: secrets()
         )
+        versions = store.thread_view()  # only read on the event loop's thread
+
+        def version() -> tuple[int, dt.date]:
+            return versions.data_version(), dt.date.today()
+
+        state["cache"] = ReadCache(
+            version, max_entries=settings.cache_entries, max_bytes=settings.cache_bytes
+        )
         yield
         state["jobs"].shutdown()
+        versions.close()
         store.close()
 
     def secrets() -> list[str | None]:
@@ -119,11 +136,6 @@ def create_app(settings: ApiSettings) -> FastAPI:
     async def _failed(request: Request, exc: PowderkegError) -> JSONResponse:
         return JSONResponse({"detail": redact(str(exc), secrets())}, status_code=500)
 
-    from powderkeg.api.dashboard import register_dashboard
-    from powderkeg.api.job_routes import register_job_routes
-    from powderkeg.api.read_routes import register_read_routes
-    from powderkeg.api.routes import register_routes
-
     register_routes(app)
     register_read_routes(app)
     register_job_routes(app)
@@ -151,38 +163,6 @@ def input_error_location(message: str, params: list[str]) -> list[str]:
     if lead and (lead.group(1).startswith("-") or "_" in lead.group(1)):
         return ["query", lead.group(1).lstrip("-").replace("-", "_")]
     return ["query"]
-
-
-def store_view(request: Request) -> Iterator[Store]:
-    """FastAPI dependency: a per-request view of the shared store."""
-    store: Store = request.app.state.runtime["store"]
-    view = store.thread_view()
-    try:
-        yield view
-    finally:
-        view.close()
-
-
-def require_token(request: Request) -> None:
-    """FastAPI dependency for mutating endpoints."""
-    check_bearer(request, request.app.state.settings.token)
-
-
-StoreDep = Annotated[Store, Depends(store_view)]
-TokenDep = Annotated[None, Depends(require_token)]
-
-
-def result_json(result: Result | dict[str, Any]) -> dict[str, Any]:
-    """The JSON document of a result (the same as ``--json`` on the CLI)."""
-    return result.to_dict() if isinstance(result, Result) else jsonable(result)
-
-
-def symbols_param(value: str, name: str = "symbols") -> list[str]:
-    """Split a comma-separated list of symbols."""
-    items = [s.strip() for s in value.split(",") if s.strip()]
-    if not items:
-        raise InputError(f"{name} must list at least one symbol")
-    return items
 
 
 def settings_from_env(db: str, import_dir: str | None = None) -> ApiSettings:

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from fastapi import FastAPI, HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from powderkeg.api.app import TokenDep
+from powderkeg.api.deps import TokenDep
 from powderkeg.api.jobs import JobFunction, ProgressCallback, QueueFullError
 from powderkeg.service import bubble, stress
 
@@ -94,6 +94,40 @@ class StressJobRequest(BaseModel):
     chunk: int = Field(default=1000, ge=1, le=100_000)
 
 
+class ValidateJobRequest(BaseModel):
+    """Historical episode replays scored against history (as ``powderkeg stress validate``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    episodes: list[str] | None = Field(
+        default=None,
+        max_length=20,
+        examples=[["march-2020", "svb-2023"]],
+        description="Episodes to replay (default: every built-in episode).",
+    )
+    paths: int = Field(default=64, ge=8, le=2000, description="Agent-engine paths per episode.")
+    seed: int = Field(default=1, ge=0, le=2**32 - 1)
+    calibration: Literal["shipped", "none"] = Field(
+        default="shipped", description="'shipped' (fitted, with held-out replays) or 'none'."
+    )
+
+
+class ReverseJobRequest(BaseModel):
+    """A reverse stress test of a built-in scenario (as ``powderkeg stress reverse``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    scenario: str = Field(
+        min_length=1, max_length=60, pattern=r"^[a-z0-9][a-z0-9-]*$", examples=["ai-correction"]
+    )
+    target: Literal[
+        "stablecoin-treasury-sales", "bank-default", "btc-below-50", "hedge-fund-default"
+    ]
+    paths: int = Field(default=128, ge=8, le=5000, description="Agent-engine paths per scale.")
+    seed: int = Field(default=1, ge=0, le=2**32 - 1)
+    days: int | None = Field(default=None, ge=1, le=3650)
+    tolerance: float = Field(default=0.02, ge=1e-4, le=1.0)
+    max_scale: float | None = Field(default=None, gt=0, le=100)
+
+
 class LpplsJobRequest(BaseModel):
     """The LPPLS confidence indicator (as ``powderkeg bubble lppls --confidence``)."""
 
@@ -167,6 +201,16 @@ def register_job_routes(app: FastAPI) -> None:
     limits = app.state.settings
     kinds: list[dict[str, str]] = [
         {"kind": "stress", "title": "Stress scenario", "path": "/api/jobs/stress"},
+        {
+            "kind": "stress-validate",
+            "title": "Model validation (episode replays)",
+            "path": "/api/jobs/stress/validate",
+        },
+        {
+            "kind": "stress-reverse",
+            "title": "Reverse stress test",
+            "path": "/api/jobs/stress/reverse",
+        },
         {"kind": "bubble-psy", "title": "PSY critical values", "path": "/api/jobs/bubble/psy"},
         {"kind": "bubble-lppls", "title": "LPPLS confidence", "path": "/api/jobs/bubble/lppls"},
         {
@@ -288,6 +332,64 @@ def register_job_routes(app: FastAPI) -> None:
             return stress.run(view, run_plan, seed=body.seed, progress=progress)
 
         return submit_job(request, response, "stress", params, work)
+
+    @app.post("/api/jobs/stress/validate", tags=["jobs"], status_code=202)
+    def submit_validate(
+        request: Request, response: Response, body: ValidateJobRequest, _auth: TokenDep
+    ) -> JobAccepted:
+        """Replay historical episodes through the agent engine and score them (cached)."""
+        from powderkeg.contagion.episode_spec import builtin_names
+
+        unknown = sorted(set(body.episodes or []) - set(builtin_names()))
+        if unknown:
+            raise HTTPException(
+                422,
+                detail=[
+                    {
+                        "loc": ["body", "episodes"],
+                        "msg": f"unknown episode(s) {', '.join(unknown)}; built-in: "
+                        + ", ".join(builtin_names()),
+                        "type": "enum",
+                    }
+                ],
+            )
+        params = body.model_dump()
+
+        def work(view: Any, progress: ProgressCallback) -> Any:
+            return stress.validate(view, progress=progress, **params)
+
+        return submit_job(request, response, "stress-validate", params, work)
+
+    @app.post("/api/jobs/stress/reverse", tags=["jobs"], status_code=202)
+    def submit_reverse(
+        request: Request, response: Response, body: ReverseJobRequest, _auth: TokenDep
+    ) -> JobAccepted:
+        """Smallest AI-equity shock at which the target happens on half the paths."""
+        if body.scenario not in available_scenarios():
+            raise HTTPException(
+                422,
+                detail=[
+                    {
+                        "loc": ["body", "scenario"],
+                        "msg": "scenario must be one of: " + ", ".join(available_scenarios()),
+                        "type": "enum",
+                    }
+                ],
+            )
+        params = body.model_dump()
+        args = {k: v for k, v in params.items() if k != "scenario"}
+
+        def work(view: Any, progress: ProgressCallback) -> Any:
+            return stress.reverse(body.scenario, progress=progress, **args)
+
+        return submit_job(request, response, "stress-reverse", params, work)
+
+    @app.get("/api/stress/calibration", tags=["contagion"])
+    def stress_calibration() -> dict[str, Any]:
+        """The shipped calibration: fitted multipliers, their folds and held-out errors."""
+        from powderkeg.contagion.calibration import load_calibration
+
+        return load_calibration().payload
 
     @app.post("/api/jobs/bubble/lppls", tags=["jobs"], status_code=202)
     def submit_lppls(

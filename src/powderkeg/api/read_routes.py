@@ -5,15 +5,19 @@
 that are repeatable on the CLI (``--control``, ``--lag``, ``--extra``) are repeated query
 parameters (``?control=DGS10&control=DTWEXBGS``); multi-symbol commands take ``symbols``
 repeated the same way.
+
+Every endpoint here is a pure read of the store: its successful answers are cached
+(:class:`~powderkeg.api.cache.CachedRead`) until the data changes.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 
-from powderkeg.api.app import StoreDep, result_json
+from powderkeg.api.cache import CachedRead
+from powderkeg.api.deps import StoreDep, result_json
 from powderkeg.service import bubble, energy, link, liq
 
 Date = Annotated[
@@ -59,9 +63,10 @@ CV_NOT_CACHED = (
 
 def register_read_routes(app: FastAPI) -> None:
     """Attach the analytics endpoints to ``app``."""
+    router = APIRouter(route_class=CachedRead)
 
     # ------------------------------------------------------------------------- linkage
-    @app.get("/api/link/corr", tags=["linkage"])
+    @router.get("/api/link/corr", tags=["linkage"])
     def link_corr(
         store: StoreDep,
         a: Symbol,
@@ -96,7 +101,7 @@ def register_read_routes(app: FastAPI) -> None:
             )
         )
 
-    @app.get("/api/link/spurious", tags=["linkage"])
+    @router.get("/api/link/spurious", tags=["linkage"])
     def link_spurious(
         store: StoreDep,
         a: Symbol,
@@ -111,7 +116,7 @@ def register_read_routes(app: FastAPI) -> None:
             link.spurious(store, a, b, window=window, asof=asof, max_lag=max_lag, calendar=calendar)
         )
 
-    @app.get("/api/link/claims", tags=["linkage"])
+    @router.get("/api/link/claims", tags=["linkage"])
     def link_claims(
         store: StoreDep,
         name: Annotated[
@@ -128,7 +133,7 @@ def register_read_routes(app: FastAPI) -> None:
             raise InputError(f"name must be one of the shipped claim files: {', '.join(names)}")
         return result_json(link.claims(store, name, asof=asof))
 
-    @app.get("/api/link/beta", tags=["linkage"])
+    @router.get("/api/link/beta", tags=["linkage"])
     def link_beta(
         store: StoreDep,
         asset: Symbol,
@@ -153,7 +158,7 @@ def register_read_routes(app: FastAPI) -> None:
             )
         )
 
-    @app.get("/api/link/tail", tags=["linkage"])
+    @router.get("/api/link/tail", tags=["linkage"])
     def link_tail(
         store: StoreDep,
         a: Symbol,
@@ -178,7 +183,7 @@ def register_read_routes(app: FastAPI) -> None:
             )
         )
 
-    @app.get("/api/link/leadlag", tags=["linkage"])
+    @router.get("/api/link/leadlag", tags=["linkage"])
     def link_leadlag(
         store: StoreDep,
         a: Symbol,
@@ -189,7 +194,7 @@ def register_read_routes(app: FastAPI) -> None:
         """Cross-correlations over ±k lags (as ``link leadlag``)."""
         return result_json(link.leadlag(store, a, b, max_lag=max_lag, **sample))
 
-    @app.get("/api/link/granger", tags=["linkage"])
+    @router.get("/api/link/granger", tags=["linkage"])
     def link_granger(
         store: StoreDep,
         a: Symbol,
@@ -220,7 +225,7 @@ def register_read_routes(app: FastAPI) -> None:
             )
         )
 
-    @app.get("/api/link/partial", tags=["linkage"])
+    @router.get("/api/link/partial", tags=["linkage"])
     def link_partial(
         store: StoreDep,
         a: Symbol,
@@ -241,7 +246,7 @@ def register_read_routes(app: FastAPI) -> None:
             )
         )
 
-    @app.get("/api/link/event", tags=["linkage"])
+    @router.get("/api/link/event", tags=["linkage"])
     def link_event(
         store: StoreDep,
         symbols: Annotated[list[str], Query(min_length=1, max_length=12)],
@@ -266,7 +271,7 @@ def register_read_routes(app: FastAPI) -> None:
             )
         )
 
-    @app.get("/api/link/dcc", tags=["linkage"])
+    @router.get("/api/link/dcc", tags=["linkage"])
     def link_dcc(
         store: StoreDep,
         symbols: SymbolList,
@@ -289,7 +294,7 @@ def register_read_routes(app: FastAPI) -> None:
             )
         )
 
-    @app.get("/api/link/regimes", tags=["linkage"])
+    @router.get("/api/link/regimes", tags=["linkage"])
     def link_regimes(
         store: StoreDep,
         a: Symbol,
@@ -302,7 +307,7 @@ def register_read_routes(app: FastAPI) -> None:
         return result_json(link.regimes(store, a, b, window=window, on=on, **sample))
 
     # ------------------------------------------------------------------------- bubbles
-    @app.get(
+    @router.get(
         "/api/bubble/psy",
         tags=["bubbles"],
         responses={409: {"description": "Critical values not computed yet (submit the job)."}},
@@ -374,7 +379,7 @@ def register_read_routes(app: FastAPI) -> None:
             raise HTTPException(409, CV_NOT_CACHED) from None
         return result_json(result)
 
-    @app.get("/api/bubble/lppls", tags=["bubbles"])
+    @router.get("/api/bubble/lppls", tags=["bubbles"])
     def bubble_lppls(
         store: StoreDep,
         symbol: Symbol,
@@ -392,12 +397,12 @@ def register_read_routes(app: FastAPI) -> None:
         )
 
     # ----------------------------------------------------------------------- liquidity
-    @app.get("/api/liq/net", tags=["liquidity"])
+    @router.get("/api/liq/net", tags=["liquidity"])
     def liq_net(store: StoreDep, start: Start = None, asof: Date = None) -> dict[str, Any]:
         """Fed net liquidity = WALCL − TGA − RRP (as ``liq net``)."""
         return result_json(liq.net(store, start=start, asof=asof))
 
-    @app.get("/api/liq/beta", tags=["liquidity"])
+    @router.get("/api/liq/beta", tags=["liquidity"])
     def liq_beta(
         store: StoreDep,
         symbol: Symbol = "BTC-USD",
@@ -426,12 +431,12 @@ def register_read_routes(app: FastAPI) -> None:
             )
         )
 
-    @app.get("/api/liq/money", tags=["liquidity"])
+    @router.get("/api/liq/money", tags=["liquidity"])
     def liq_money(store: StoreDep, asof: Date = None) -> dict[str, Any]:
         """M2 and stablecoin supply growth (as ``liq money``)."""
         return result_json(liq.money(store, asof=asof))
 
-    @app.get("/api/liq/capital", tags=["liquidity"])
+    @router.get("/api/liq/capital", tags=["liquidity"])
     def liq_capital(
         store: StoreDep,
         window: Annotated[int, Query(ge=5, le=2520)] = 63,
@@ -442,7 +447,7 @@ def register_read_routes(app: FastAPI) -> None:
         return result_json(liq.capital(store, window=window, asof=asof, min_score=min_score))
 
     # -------------------------------------------------------------------------- energy
-    @app.get("/api/energy/mining-vs-ai", tags=["energy"])
+    @router.get("/api/energy/mining-vs-ai", tags=["energy"])
     def energy_mining_vs_ai(
         store: StoreDep,
         asof: Date = None,
@@ -477,3 +482,5 @@ def register_read_routes(app: FastAPI) -> None:
                 pue=pue,
             )
         )
+
+    app.include_router(router)

@@ -1,13 +1,18 @@
-"""HTTP routes: series, aligned frames, imports, jobs and the dashboard pages."""
+"""HTTP routes: health, series, aligned frames, imports and job status.
+
+The series and frame reads are cached (:class:`~powderkeg.api.cache.CachedRead`) until the
+data changes; health, imports and job status are answered afresh every time.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import FastAPI, HTTPException, Path, Query, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from powderkeg.api.app import StoreDep, TokenDep, result_json, symbols_param
+from powderkeg.api.cache import CachedRead
+from powderkeg.api.deps import StoreDep, TokenDep, result_json, symbols_param
 from powderkeg.api.security import confine
 from powderkeg.data.inventory import inventory, series_view
 from powderkeg.results import jsonable
@@ -29,18 +34,19 @@ class ImportRequest(BaseModel):
 
 def register_routes(app: FastAPI) -> None:
     """Attach every route to ``app``."""
+    reads = APIRouter(route_class=CachedRead)
 
     @app.get("/api/health", tags=["meta"])
     def health(store: StoreDep) -> dict[str, Any]:
         """Liveness and the store's size."""
         return {"status": "ok", "series": len(store.symbols()), "read_only": store.read_only}
 
-    @app.get("/api/series", tags=["data"])
+    @reads.get("/api/series", tags=["data"])
     def list_series(store: StoreDep) -> dict[str, Any]:
         """Every stored series with kind, unit, dates and row count (as ``data list``)."""
         return result_json(inventory(store))
 
-    @app.get("/api/series/{symbol}", tags=["data"])
+    @reads.get("/api/series/{symbol}", tags=["data"])
     def show_series(
         store: StoreDep,
         symbol: Annotated[str, Path(max_length=40)],
@@ -50,7 +56,7 @@ def register_routes(app: FastAPI) -> None:
         """One series' metadata and observations (as ``data show``)."""
         return result_json(series_view(store, symbol, start, end))
 
-    @app.get("/api/frame", tags=["data"])
+    @reads.get("/api/frame", tags=["data"])
     def frame(
         store: StoreDep,
         symbols: Annotated[str, Query(max_length=500, description="Comma-separated symbols")],
@@ -61,6 +67,8 @@ def register_routes(app: FastAPI) -> None:
         """An aligned frame of main values."""
         df = store.frame(symbols_param(symbols), start, end, calendar=calendar)
         return {"calendar": calendar, "units": df.attrs.get("units"), "rows": jsonable(df)}
+
+    app.include_router(reads)
 
     @app.post("/api/data/import", tags=["data"], status_code=201)
     def import_files(request: Request, body: ImportRequest, _auth: TokenDep) -> dict[str, Any]:

@@ -7,9 +7,9 @@ import os
 from pathlib import Path
 
 from fastapi import HTTPException, Request
-from starlette.middleware.base import BaseHTTPMiddleware
-from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp
+from starlette.datastructures import Headers
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 ENV_TOKEN = "POWDERKEG_API_TOKEN"
 REDACTED = "***"
@@ -48,29 +48,62 @@ def confine(path: str, allowed_dir: Path | None) -> Path:
     return candidate
 
 
-class BodySizeLimit(BaseHTTPMiddleware):
-    """Reject requests whose body exceeds ``max_bytes`` with 413."""
+class BodySizeLimit:
+    """ASGI middleware: reject requests whose body exceeds ``max_bytes`` with 413.
+
+    A plain ASGI middleware (no task or stream per request), so requests without a body,
+    such as cached reads, pass through at no cost.
+
+    Parameters
+    ----------
+    app : ASGI application
+        The application behind it.
+    max_bytes : int
+        Largest accepted body.
+    """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        super().__init__(app)
+        self.app = app
         self.max_bytes = max_bytes
 
-    async def dispatch(self, request: Request, call_next):  # type: ignore[no-untyped-def]
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Check Content-Length, then the actual body, before handing on."""
-        length = request.headers.get("content-length")
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = Headers(scope=scope).get("content-length")
         if length is not None:
             try:
                 too_big = int(length) > self.max_bytes
             except ValueError:
-                return JSONResponse({"detail": "invalid Content-Length"}, status_code=400)
+                await JSONResponse({"detail": "invalid Content-Length"}, 400)(scope, receive, send)
+                return
             if too_big:
-                return JSONResponse({"detail": "request body too large"}, status_code=413)
-        if request.method in ("POST", "PUT", "PATCH"):
-            body = await request.body()
-            if len(body) > self.max_bytes:
-                return JSONResponse({"detail": "request body too large"}, status_code=413)
-        response: Response = await call_next(request)
-        return response
+                await self._refuse(scope, receive, send)
+                return
+        if scope["method"] in ("POST", "PUT", "PATCH"):
+            received: list[Message] = []
+            size = 0
+            while not received or received[-1].get("more_body", False):
+                message = await receive()
+                received.append(message)
+                if message["type"] != "http.request":  # the client went away
+                    break
+                size += len(message.get("body", b""))
+                if size > self.max_bytes:
+                    await self._refuse(scope, receive, send)
+                    return
+
+            async def replay() -> Message:
+                return received.pop(0) if received else await receive()
+
+            await self.app(scope, replay, send)
+            return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    async def _refuse(scope: Scope, receive: Receive, send: Send) -> None:
+        await JSONResponse({"detail": "request body too large"}, 413)(scope, receive, send)
 
 
 #: Environment variables whose values are secrets wherever they appear.

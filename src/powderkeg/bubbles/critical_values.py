@@ -50,7 +50,7 @@ from typing import Any
 import numpy as np
 
 from powderkeg._validation import as_float_array, check_int, check_option
-from powderkeg.bubbles.psy import PCNT_KEYS, PsySettings, bsadf_paths
+from powderkeg.bubbles.bsadf import PCNT_KEYS, PsySettings, bsadf_paths
 from powderkeg.exceptions import InputError
 from powderkeg.parallel import map_chunks, spawn_seeds
 
@@ -290,7 +290,7 @@ class MonteCarloCV:
 
     Examples
     --------
-    >>> from powderkeg.bubbles.psy import PsySettings
+    >>> from powderkeg.bubbles.bsadf import PsySettings
     >>> cv = MonteCarloCV(PsySettings.build(200), reps=100, seed=1).compute()
     >>> sorted(cv.gsadf_cv)
     ['90%', '95%', '99%']

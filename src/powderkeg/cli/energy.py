@@ -97,6 +97,9 @@ def dispatch_cmd(
     ] = None,
     btc_price: BtcPrice = None,
     hashrate: Annotated[float | None, typer.Option(help="Network hashrate, EH/s.")] = None,
+    difficulty: Annotated[
+        float | None, typer.Option(help="Network difficulty in trillions (instead of hashrate).")
+    ] = None,
     params_file: ParamsFile = None,
 ) -> None:
     """Optimal hour-by-hour use of a site's power: mining, AI, selling back or idling (LP).
@@ -113,6 +116,7 @@ def dispatch_cmd(
         asof=asof,
         btc_price=btc_price,
         hashrate=hashrate,
+        difficulty=difficulty,
         params_file=params_file,
     )
     emit(result, state)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from powderkeg.cli.console import CliState, emit, progress
+from powderkeg.cli.console import CliState, emit, progress, stdout
+
+if TYPE_CHECKING:
+    from powderkeg.report.html import WrittenReport
 
 
 def register(app: typer.Typer) -> None:
@@ -33,8 +37,18 @@ def report(
 
     state: CliState = ctx.obj
     with state.open_store(read_only=False) as store, progress(state, "report") as bar:
-        path = write_report(store, out, asof=asof, seed=seed, quick=quick, progress=bar)
-    emit({"report": str(path.resolve()), "bytes": path.stat().st_size}, state)
+        written = write_report(store, out, asof=asof, seed=seed, quick=quick, progress=bar)
+    path = written.path.resolve()
+    size = path.stat().st_size
+    if state.json:
+        emit({"report": str(path), "bytes": size}, state)
+    elif not state.quiet:
+        stdout.print(
+            f"Wrote {len(written.sections)} sections ({size / 1e6:.1f} MB) to {path.as_uri()}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def demo(
@@ -77,15 +91,44 @@ def demo(
                 synth.series, source="synthetic", target=f"synthetic(seed={seed})"
             )
         with progress(state, "report") as bar:
-            path = write_report(
+            written = write_report(
                 store, folder / "powderkeg-report.html", seed=seed, quick=quick, progress=bar
             )
-    emit(
-        {
-            "store": str(db.resolve()),
-            "report": str(path.resolve()),
-            "series": len(ingest.per_series),
-            "rows": ingest.inserted,
-        },
-        state,
+    if state.json:
+        emit(
+            {
+                "store": str(db.resolve()),
+                "report": str(written.path.resolve()),
+                "series": len(ingest.per_series),
+                "rows": ingest.inserted,
+                "headlines": [asdict(h) for h in written.headlines],
+            },
+            state,
+        )
+    elif not state.quiet:
+        source = (
+            f"package {Path(package).resolve()}" if package else f"synthetic market (seed {seed})"
+        )
+        _print_demo(source, len(ingest.per_series), ingest.inserted, db, written)
+
+
+def _print_demo(source: str, series: int, rows: int, db: Path, written: WrittenReport) -> None:
+    """Print what the demo loaded, the report's headlines and where to open it."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    path = written.path.resolve()
+    stdout.print(
+        f"[bold]Loaded {series} series, {rows:,} rows[/bold] from {escape(source)}",
+        soft_wrap=True,
     )
+    stdout.print(f"[dim]store  {escape(str(db.resolve()))}[/dim]", highlight=False, soft_wrap=True)
+    table = Table.grid(padding=(0, 2))
+    table.title, table.title_justify = "Headlines", "left"
+    table.add_column(style="cyan", no_wrap=True)
+    table.add_column(style="bold", no_wrap=True)
+    for h in written.headlines:
+        table.add_row(escape(h.label), escape(h.value))
+    stdout.print(table)
+    stdout.print(f"[bold]Report[/bold] {escape(str(path))}", highlight=False, soft_wrap=True)
+    stdout.print(f"[bold]Open[/bold]   {escape(path.as_uri())}", highlight=False, soft_wrap=True)

@@ -85,14 +85,15 @@ def run_cmd(
     pivot, but no repo margin calls, haircuts or network clearing. 'agent' runs the
     double-entry agent engine with the full daily schedule (margin calls with procyclical
     haircuts, collateral seizure, Rogers–Veraart clearing, stablecoin waterfall, central-bank
-    QE and facility loans, market calendars) on the same seeded draws; it is far slower, so
-    runs are capped at 20,000 paths and 2e7 paths x institutions x days.
+    QE and facility loans, market calendars) on the same seeded draws; it is slower (10,000
+    paths of ai-correction take about a minute on 2 workers), so runs are capped at 20,000
+    paths and 2e8 paths x institutions x days.
 
     Examples
     --------
       [bold]powderkeg stress run ai-correction --paths 10000[/bold]
 
-      [bold]powderkeg stress run ai-correction --engine agent --paths 256 --workers 2[/bold]
+      [bold]powderkeg stress run ai-correction --engine agent --paths 10000 --workers 2[/bold]
 
       [bold]powderkeg stress run covid-2020 --paths 50000 --workers 2 --seed 7[/bold]
 
@@ -144,7 +145,7 @@ def trace_cmd(
       [bold]powderkeg stress trace covid-2020 --seed 7 --days 30 --json[/bold]
     """
     from powderkeg._validation import check_int
-    from powderkeg.contagion.agent_scenario import trace
+    from powderkeg.contagion.agent_trace import trace
     from powderkeg.contagion.montecarlo import AGENT_CHUNK, MAX_DAYS
     from powderkeg.contagion.scenario_spec import load_scenario
 
@@ -155,6 +156,159 @@ def trace_cmd(
     horizon = check_int(horizon, "--days", minimum=1, maximum=MAX_DAYS)
     with progress(state, f"{scn.name}: one agent-engine path x {horizon} days"):
         result = trace(scn, seed=seed, days=horizon, chunk=AGENT_CHUNK)
+    emit(result, state)
+
+
+Episodes = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--episode",
+        help="An episode to replay (repeat the option; default: all built-in episodes: "
+        "march-2020, terra-2022, svb-2023, oct-2025).",
+    ),
+]
+
+
+@stress_app.command("validate")
+def validate_cmd(
+    ctx: typer.Context,
+    episode: Episodes = None,
+    paths: Annotated[int, typer.Option("--paths", help="Agent-engine paths per episode.")] = 64,
+    seed: Seed = 1,
+    calibration: Annotated[
+        str,
+        typer.Option(
+            "--calibration",
+            help="'shipped' (the fitted parameters, with held-out replays), 'none' (sourced "
+            "priors) or a calibration file from 'stress calibrate --write'.",
+        ),
+    ] = "shipped",
+    workers: Workers = 1,
+    scheduler: Annotated[
+        str | None, typer.Option("--scheduler", help="Dask scheduler address or 'dask-local'.")
+    ] = None,
+) -> None:
+    """Replay historical episodes through the agent engine and score the model against history.
+
+    Episodes (March 2020 dash for cash, Terra/UST May 2022, SVB and USDC March 2023, the
+    10-11 Oct 2025 liquidation cascade) give only shock inputs; the observed outcomes come
+    from the store (BTC-USD, ETH-USD, HYG, TLT, ^VIX, DGS10, STABLECOIN_SUPPLY: import
+    ../shared/data/datapackage.json first) and from published figures recorded with their
+    sources. Per episode the scorecard shows, for every target, direction right or wrong,
+    size error, timing error and the held-out error (parameters fitted without the episode),
+    and which mechanisms fired (margin calls, fire sales, redemptions, stablecoin reserve
+    sales, policy) against what history says.
+
+    Examples
+    --------
+      [bold]powderkeg stress validate[/bold]
+
+      [bold]powderkeg stress validate --episode svb-2023 --paths 256 --workers 2[/bold]
+
+      [bold]powderkeg --json stress validate --calibration none[/bold]
+    """
+    from powderkeg.service import stress
+
+    state: CliState = ctx.obj
+    with state.open_store() as store, progress(state, "episode replays (agent engine)") as bar:
+        result = stress.validate(
+            store, episodes=episode, paths=paths, seed=seed, calibration=calibration,
+            workers=workers, scheduler=scheduler, progress=bar,
+        )  # fmt: skip
+    emit(result, state)
+
+
+@stress_app.command("calibrate")
+def calibrate_cmd(
+    ctx: typer.Context,
+    episode: Episodes = None,
+    paths: Annotated[int, typer.Option("--paths", help="Paths per replay.")] = 32,
+    seed: Seed = 1,
+    workers: Workers = 1,
+    scheduler: Annotated[
+        str | None, typer.Option("--scheduler", help="Dask scheduler address or 'dask-local'.")
+    ] = None,
+    write: Annotated[
+        str | None,
+        typer.Option("--write", help="Write the calibration YAML here (for --calibration)."),
+    ] = None,
+) -> None:
+    """Fit price impact, redemption and withdrawal sensitivities and the liquidity response.
+
+    A coordinate search on a grid of multipliers of the scenarios' sourced priors, with
+    common random numbers, fitted on all episodes and once per episode without it: the
+    scorecard shows in-sample and leave-one-episode-out (held-out) errors side by side and
+    the jackknife uncertainty of each parameter. Several hundred agent-engine replays: use
+    --workers 2.
+
+    Example: [bold]powderkeg stress calibrate --workers 2 --write my-calibration.yaml[/bold]
+    """
+    from pathlib import Path
+
+    from powderkeg.service import stress
+
+    state: CliState = ctx.obj
+    with state.open_store(read_only=True) as store, progress(state, "calibration") as bar:
+        result = stress.calibrate(
+            store, episodes=episode, paths=paths, seed=seed, workers=workers,
+            scheduler=scheduler, progress=bar,
+        )  # fmt: skip
+    if write is not None:
+        result.write(Path(write))
+    emit(result, state)
+
+
+@stress_app.command("reverse")
+def reverse_cmd(
+    ctx: typer.Context,
+    scenario: Annotated[
+        str, typer.Argument(help="Built-in scenario name (see 'stress list') or a YAML file.")
+    ],
+    target: Annotated[
+        str,
+        typer.Option(
+            "--target",
+            help="stablecoin-treasury-sales, bank-default, btc-below-50 or hedge-fund-default.",
+        ),
+    ],
+    paths: Annotated[int, typer.Option("--paths", help="Agent-engine paths per scale.")] = 128,
+    seed: Seed = 1,
+    days: Annotated[
+        int | None, typer.Option("--days", help="Horizon in days (default: the scenario's).")
+    ] = None,
+    tolerance: Annotated[
+        float, typer.Option("--tolerance", help="Width of the final bracket on the scale.")
+    ] = 0.02,
+    max_scale: Annotated[
+        float | None,
+        typer.Option("--max-scale", help="Largest scale tried (default: a 95% AI-equity fall)."),
+    ] = None,
+    workers: Workers = 1,
+    scheduler: Annotated[
+        str | None, typer.Option("--scheduler", help="Dask scheduler address or 'dask-local'.")
+    ] = None,
+) -> None:
+    """Reverse stress test: the smallest AI-equity shock at which TARGET happens on half the paths.
+
+    The scenario's AI-equity shock is scaled and run through the agent engine on the same
+    seeded paths at every scale; bisection finds the smallest scale with P(target) >= 1/2.
+    The answer states the bracket and the Monte Carlo error, or "not reached up to scale X".
+    Serial, --workers and --scheduler runs give the same answer.
+
+    Examples
+    --------
+      [bold]powderkeg stress reverse ai-correction --target bank-default[/bold]
+
+      [bold]powderkeg stress reverse ai-correction --target btc-below-50 --workers 2[/bold]
+    """
+    from powderkeg.service import stress
+
+    state: CliState = ctx.obj
+    with state.open_store() as store, progress(state, f"reverse stress: {target}") as bar:
+        result = stress.reverse(
+            scenario, target=target, paths=paths, seed=seed, days=days, tolerance=tolerance,
+            max_scale=max_scale, workers=workers, scheduler=scheduler, progress=bar, store=store,
+        )  # fmt: skip
     emit(result, state)
 
 

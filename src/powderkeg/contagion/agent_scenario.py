@@ -1,19 +1,21 @@
 """Scenarios through the full agent engine: scenario → :class:`System` + per-path :class:`Shocks`.
 
-The reduced Monte Carlo kernel (:mod:`.montecarlo`) and the agent engine (:mod:`.engine`) read
-the same validated scenario (:mod:`.scenario_spec`) and the same random numbers: a chunk seed
-gives the same drawn figures, two-phase BTC draws and asset noise to both
-(:func:`~powderkeg.contagion.montecarlo.chunk_draws`), and the exogenous return paths are
-built by the same function (:func:`~powderkeg.contagion.montecarlo.build_chunk`). What the
-agent engine adds is the full model-spec §7 schedule: repo margin calls with procyclical
-haircuts, collateral seizure, clearing of the contract network (Rogers–Veraart), fund
-redemptions settled on bank days, credit-line draws, the stablecoin waterfall, central-bank
-purchases and facility loans, market calendars and an event log.
+The reduced Monte Carlo kernel (:mod:`.reduced_kernel`) and the agent engine (:mod:`.engine`)
+read the same validated scenario (:mod:`.scenario_spec`) and the same random numbers: a chunk
+seed gives the same drawn figures, two-phase BTC draws and asset noise to both
+(:func:`~powderkeg.contagion.draws.chunk_draws`), and the exogenous return paths are built by
+the same function (:func:`~powderkeg.contagion.draws.build_chunk`). What the agent engine adds
+is the full model-spec §7 schedule: repo margin calls with procyclical haircuts, collateral
+seizure, clearing of the contract network (Rogers–Veraart), fund redemptions settled on bank
+days, credit-line draws, the stablecoin waterfall, central-bank purchases and facility loans,
+market calendars and an event log. :func:`run_agent_chunk` runs one seeded chunk of a stress
+run through the engine and reduces it to the same :class:`~.chunks.ChunkSummary` as the
+reduced kernel; single traced paths are in :mod:`.agent_trace`.
 
 Mapping (USD bn; leverage = assets/equity; ``[A]`` marks a mapping assumption):
 
 * **balance sheets** use the scenario's central figures (``value``): member ``i`` of group
-  ``g`` has assets ``A_i = A_g s_i`` (the Zipf shares of :class:`~.montecarlo.Layout`),
+  ``g`` has assets ``A_i = A_g s_i`` (the Zipf shares of :class:`~.draws.Layout`),
   equity ``A_i / λ_i`` with the same leverage spread and cap as the reduced kernel, marketable
   holdings ``A_i m_g w_gk`` and illiquid assets ``A_i (1 − m_g)``. Per-path uncertainty enters
   through the shocks (below), not through the balance sheets, because one engine batch shares
@@ -55,31 +57,28 @@ Mapping (USD bn; leverage = assets/equity; ``[A]`` marks a mapping assumption):
 
 from __future__ import annotations
 
-import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from powderkeg.contagion.engine import Shocks, SimulationResult, simulate
-from powderkeg.contagion.montecarlo import (
-    AGENT_MAX_ROUNDS,
-    ChunkSummary,
-    Layout,
-    _single_blas_thread,
-    build_chunk,
-    chunk_draws,
-)
-from powderkeg.contagion.policy import ACTION_NAMES, FACILITY_ACTIVE, PIVOT_DECIDED, RATE_CUT
-from powderkeg.contagion.scenario_spec import Scenario, parse_scenario, scenario_hash
+from powderkeg.contagion.chunks import ChunkSummary, single_blas_thread
+from powderkeg.contagion.draws import Layout, build_chunk, chunk_draws, member_leverage
+from powderkeg.contagion.engine import simulate
+from powderkeg.contagion.policy import FACILITY_ACTIVE, RATE_CUT
+from powderkeg.contagion.scenario_spec import Scenario, parse_scenario
+from powderkeg.contagion.shocks import Shocks
+from powderkeg.contagion.simulation_result import SimulationResult
 from powderkeg.contagion.system import DEFAULT_ASSETS, System
 from powderkeg.exceptions import ConvergenceWarning, InputError
-from powderkeg.parallel import spawn_seeds
-from powderkeg.results import Provenance, Result, Summary, Table
 from powderkeg.scenarios.two_phase import TwoPhaseDraws
 
+#: Model version of agent-engine stress runs (bump when their results change: it keys the
+#: cache).
+AGENT_MODEL_VERSION = "agent-3"
+#: Engine sub-round limit ``n_max`` for scenario runs (model-spec §7).
+AGENT_MAX_ROUNDS = 20
 #: Undrawn headroom of bank credit lines to private-credit funds, as a share of the drawn
 #: amount (subscription / NAV lines are partly drawn) [A].
 UNDRAWN_SHARE = 0.5
@@ -95,8 +94,6 @@ KIND_TEMPLATE = {
 #: Engine fields that feed endogenous price drivers (off: the scenario's exogenous paths
 #: already carry the policy and liquidity effects).
 ENDOGENOUS_PRICE_FIELDS = ("rate_sensitivity", "liquidity_beta", "stablecoin_beta", "spread_beta")
-#: Event-log rows printed by ``stress trace`` (the JSON keeps every event).
-TRACE_ROWS = 120
 
 
 # --------------------------------------------------------------------------- mapping
@@ -182,12 +179,12 @@ def scenario_system(scn: Scenario) -> tuple[System, AgentMapping]:
     gi = layout.member_group
     share = layout.member_share
     types = [_engine_type(g, kinds) for g in scn.groups]
-    # balance sheets (same formulas as montecarlo.build_chunk, central values)
+    # balance sheets (same formulas as draws.build_chunk, central values)
     total = np.array([g.total_assets.value for g in scn.groups])[gi] * share
     lam_max = np.array([g.max_leverage.value for g in scn.groups])[gi]
     spread = np.array([g.leverage_spread for g in scn.groups])[gi]
-    lam = np.array([g.leverage.value for g in scn.groups])[gi] * (1.0 + spread * layout.member_z)
-    lam = np.clip(lam, 1.0 + 1e-9, np.maximum(0.97 * lam_max, 1.0 + 1e-9))
+    lev = np.array([g.leverage.value for g in scn.groups])[gi]
+    lam = member_leverage(lev, lam_max, spread, layout.member_z, share, gi)
     m = np.array([g.marketable_share.value for g in scn.groups])[gi]
     debt = total - total / lam
     illiquid = total * (1.0 - m)
@@ -286,6 +283,9 @@ def scenario_system(scn: Scenario) -> tuple[System, AgentMapping]:
             "qe_per_day": scn.policy.qe_size.value / scn.policy.ramp_days,
             "qe_days": scn.policy.ramp_days,
             "net_liquidity0": scn.policy.net_liquidity.value,
+            "fixed_day": (
+                None if scn.policy.action_date is None else scn.day_of(scn.policy.action_date)
+            ),
         },
         "stablecoin": _stablecoin_params(scn, types),
     }
@@ -319,7 +319,10 @@ def _stablecoin_params(scn: Scenario, types: list[str]) -> dict[str, float]:
     for g, t in zip(scn.groups, types):
         if t == "stablecoin" and g.redemptions is not None:
             r = g.redemptions
-            return {"rho0": r.base.value, "rho_crypto": r.btc.value, "rho_threshold": r.depeg.value}
+            out = {"rho0": r.base.value, "rho_crypto": r.btc.value, "rho_threshold": r.depeg.value}
+            if r.impairment is not None:
+                out["rho_impairment"] = r.impairment.value
+            return out
     return {}
 
 
@@ -353,7 +356,8 @@ def scenario_shocks(
     ]
     if navs:
         mult["redemption"] = np.exp(np.log(np.maximum(np.stack(navs), 1e-12)).mean(axis=0))
-    return Shocks(returns, mult)
+    impairment = paths.impairment if paths.impairment.any() else None
+    return Shocks(returns, mult, impairment)
 
 
 # --------------------------------------------------------------------------- runs
@@ -394,9 +398,9 @@ def run_engine(
 def run_agent_chunk(
     scenario: dict[str, Any], n: int, days: int, seed: np.random.SeedSequence, keep: int
 ) -> ChunkSummary:
-    """Agent-engine counterpart of :func:`~powderkeg.contagion.montecarlo.run_chunk`."""
+    """Agent-engine counterpart of :func:`~powderkeg.contagion.chunks.run_chunk`."""
     scn = parse_scenario(scenario, "<chunk>")
-    with _single_blas_thread():
+    with single_blas_thread():
         system, mapping, shocks = chunk_inputs(scn, n, days, seed)
         res = run_engine(scn, system, shocks, days)
     return summarise_agent_chunk(res, mapping, keep)
@@ -456,223 +460,3 @@ def summarise_agent_chunk(res: SimulationResult, mapping: AgentMapping, keep: in
         pivot=action >= 0,
         rounds_used=int(res.rounds.max()),
     )
-
-
-# --------------------------------------------------------------------------- trace
-@dataclass
-class AgentTrace(Result):
-    """One scenario path through the agent engine with its event log (``stress trace``)."""
-
-    payload: dict[str, Any]
-    provenance: Provenance = field(default_factory=Provenance)
-
-    def _payload(self) -> dict[str, Any]:
-        return self.payload
-
-    def to_frame(self) -> pd.DataFrame:
-        """The event log, one row per event."""
-        return pd.DataFrame(self.payload["events"])
-
-    def event_rows(self) -> list[list[Any]]:
-        """Event-log rows in time order.
-
-        Defaults and policy decisions one by one; sales, margin calls, liquidations and
-        redemption requests summed per day, event, group and asset.
-        """
-        rows: list[list[Any]] = []
-        totals: dict[tuple[Any, ...], list[Any]] = {}
-        for e in self.payload["events"]:
-            if e["event"] in ("default", "policy"):
-                what = e.get("action") or e.get("reason", "")
-                who = e.get("agent", "central bank")
-                rows.append([e["day"], e["date"], e["event"], who, what, e.get("equity")])
-                continue
-            key = (e["day"], e["event"], e.get("group") or e.get("agent"), e.get("asset", ""))
-            if key not in totals:
-                totals[key] = [e["day"], e["date"], e["event"], set(), key[3], 0.0]
-                rows.append(totals[key])
-            totals[key][3].add(e.get("agent"))
-            totals[key][5] += e.get("amount", 0.0)
-        for key, row in totals.items():
-            row[3] = f"{key[2]} ({len(row[3])})"
-        return rows
-
-    def summary(self) -> Summary:
-        """Facts, the event log, defaults and losses by type, policy actions."""
-        p = self.payload
-        rows = self.event_rows()
-        by_type = [
-            [t, d["members"], d["defaults"], d["loss"], d["capital"]]
-            for t, d in p["by_type"].items()
-        ]
-        policy = [[a["action"], a["first_day"], a["first_date"], a["days"]] for a in p["policy"]]
-        notes = [
-            "Agent engine, full model-spec §7 schedule; invariants (ledger identity, cash and "
-            "units conservation, bounds) checked after every sub-step.",
-            "Sales, margin calls, liquidations and redemption requests are summed per day, "
-            "group and asset (number of agents in brackets); defaults show the equity at "
-            f"default. The JSON output (--json) has all {len(p['events'])} events, round by "
-            "round and agent by agent.",
-        ]
-        if p["rounds_max"] >= AGENT_MAX_ROUNDS:
-            notes.append(
-                f"The sub-round limit ({AGENT_MAX_ROUNDS}) bound on some day: sales had not "
-                "stopped within the day (spectral radius >= 1?)."
-            )
-        if len(rows) > TRACE_ROWS:
-            notes.append(f"Event log: first {TRACE_ROWS} of {len(rows)} rows shown.")
-        return Summary(
-            f"Stress trace: {p['scenario']['title']} (seed {p['seed']}, path 0)",
-            facts=[
-                ("scenario", f"{p['scenario']['name']} ({p['scenario']['hash']})"),
-                ("institutions x days", f"{p['institutions']} x {p['days']}"),
-                ("defaults", p["defaults"]["total"]),
-                ("total loss (USD bn)", p["losses"]["total"]),
-                ("policy pivot day", p["pivot_day"]),
-                ("BTC max drawdown", p["asset_drawdowns"][p["btc_asset"]]),
-                ("sub-rounds (max per day)", p["rounds_max"]),
-                ("runtime (s)", p["runtime_s"]),
-            ],
-            tables=[
-                Table(
-                    "Event log",
-                    ["day", "date", "event", "who (agents)", "asset / action", "USD bn"],
-                    rows[:TRACE_ROWS],
-                ),
-                Table(
-                    "Defaults and losses by institution type",
-                    ["type", "members", "defaults", "loss (USD bn)", "capital (USD bn)"],
-                    by_type,
-                ),
-                Table(
-                    "Defaults by day",
-                    ["day", "date", "agent", "type"],
-                    [[d["day"], d["date"], d["agent"], d["type"]] for d in p["defaults"]["by_day"]],
-                ),
-                Table("Policy actions", ["action", "first day", "date", "days"], policy),
-            ],
-            notes=notes,
-        )
-
-
-def cascade_summary(result: AgentTrace) -> Summary:
-    """The report's "default cascade" block: defaults by day and type, policy actions."""
-    p = result.payload
-    counts: dict[tuple[int, str, str], int] = {}
-    for d in p["defaults"]["by_day"]:
-        key = (d["day"], d["date"], d["type"])
-        counts[key] = counts.get(key, 0) + 1
-    rows = [[day, date, typ, n] for (day, date, typ), n in counts.items()]
-    policy = [[a["action"], a["first_day"], a["first_date"], a["days"]] for a in p["policy"]]
-    return Summary(
-        f"Default cascade on one agent-engine path ({p['scenario']['name']}, seed {p['seed']})",
-        facts=[
-            ("institutions x days", f"{p['institutions']} x {p['days']}"),
-            ("defaults", p["defaults"]["total"]),
-            ("total loss (USD bn)", p["losses"]["total"]),
-            ("policy pivot day", p["pivot_day"]),
-        ],
-        tables=[
-            Table(
-                "Defaults by day and institution type", ["day", "date", "type", "defaults"], rows
-            ),
-            Table("Central-bank actions", ["action", "first day", "date", "days"], policy),
-        ],
-        notes=[
-            "Path 0 of the agent engine (full model-spec §7 schedule: margin calls, haircuts, "
-            "clearing, stablecoin waterfall, QE and facilities) on the scenario's central "
-            "balance sheets; the Monte Carlo tables above use the reduced kernel."
-        ],
-    )
-
-
-def trace(scn: Scenario, *, seed: int = 1, days: int | None = None, chunk: int = 1) -> AgentTrace:
-    """Path 0 of chunk 0 of an agent run with ``seed``, with events and per-step invariants.
-
-    With ``chunk`` equal to the run's chunk size the path is the first path of
-    ``run_stress(scn, engine="agent", seed=seed, chunk=chunk)``.
-    """
-    days = scn.horizon_days if days is None else days
-    t0 = time.perf_counter()
-    system, mapping, shocks = chunk_inputs(scn, chunk, days, spawn_seeds(seed, 1)[0])
-    res = run_engine(scn, system, shocks.take(slice(0, 1)), days, trace=True)
-    payload = trace_payload(scn, res, mapping)
-    payload.update(seed=seed, runtime_s=round(time.perf_counter() - t0, 3))
-    provenance = Provenance(
-        sources=[{"name": f"scenario {scn.name}", "hash": scenario_hash(scn)}, *scn.sources()],
-        parameters={"scenario": scn.name, "days": days, "chunk": chunk, "engine": "agent"},
-        seed=seed,
-    )
-    return AgentTrace(payload, provenance)
-
-
-def trace_payload(scn: Scenario, res: SimulationResult, mapping: AgentMapping) -> dict[str, Any]:
-    """JSON keys of a single-path engine result: events, defaults, losses, policy actions."""
-    layout = mapping.layout
-    gi = layout.member_group
-    N = len(gi)
-    group_of = {res.agent_names[i]: layout.group_keys[g] for i, g in enumerate(gi)}
-    type_of = {res.agent_names[i]: layout.group_types[g] for i, g in enumerate(gi)}
-    events = [
-        {
-            **e,
-            "group": group_of.get(e.get("agent", "")),
-            "type": type_of.get(e.get("agent", "")),
-        }
-        for e in res.events
-    ]
-    e0 = res.equity[0, 0, :N]
-    by_type: dict[str, dict[str, Any]] = {}
-    for g, t in enumerate(layout.group_types):
-        d = by_type.setdefault(t, {"members": 0, "defaults": 0, "loss": 0.0, "capital": 0.0})
-        members = gi == g
-        d["members"] += int(members.sum())
-        d["defaults"] += int((res.default_day[0, :N][members] >= 0).sum())
-        d["loss"] += float(res.losses[0, :N][members].sum())
-        d["capital"] += float(e0[members].sum())
-    T = res.policy_actions.shape[1]
-    dates = [d.strftime("%Y-%m-%d") for d in res.dates[:T]]
-    defaults_by_day = [
-        {
-            "day": int(d),
-            "date": dates[d],
-            "agent": res.agent_names[i],
-            "type": type_of[res.agent_names[i]],
-        }
-        for i, d in sorted(
-            ((i, int(res.default_day[0, i])) for i in range(N) if res.default_day[0, i] >= 0),
-            key=lambda x: (x[1], x[0]),
-        )
-    ]
-    policy = []
-    for flag, name in ACTION_NAMES.items():
-        days_on = np.flatnonzero(res.policy_actions[0] & flag)
-        if len(days_on):
-            first = int(days_on[0])
-            policy.append(
-                {
-                    "action": name,
-                    "first_day": first,
-                    "first_date": dates[first],
-                    "days": len(days_on),
-                }
-            )
-    pivot = np.flatnonzero(res.policy_actions[0] & PIVOT_DECIDED)
-    dd = res.asset_drawdowns()[0]
-    keys = layout.asset_keys
-    return {
-        "scenario": {"name": scn.name, "title": scn.title, "hash": scenario_hash(scn)},
-        "engine": "agent",
-        "path": 0,
-        "days": int(T),
-        "institutions": N,
-        "events": events,
-        "defaults": {"total": int((res.default_day[0, :N] >= 0).sum()), "by_day": defaults_by_day},
-        "losses": {"total": float(res.losses[0, :N].sum())},
-        "by_type": by_type,
-        "policy": policy,
-        "pivot_day": int(pivot[0]) if len(pivot) else None,
-        "asset_drawdowns": {a: float(dd[mapping.asset_index[k]]) for k, a in enumerate(keys)},
-        "btc_asset": keys[layout.btc],
-        "rounds_max": int(res.rounds.max()),
-    }

@@ -36,8 +36,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 import numpy as np
-from scipy import sparse
 
+from powderkeg.contagion._network_kernels import agent_sums
 from powderkeg.exceptions import PowderkegError
 
 
@@ -99,30 +99,39 @@ def margin_call(
 class Network:
     """The static list of bilateral contracts (edges) and its aggregation operators.
 
-    ``lender[e]`` holds contract *e* as an asset, ``borrower[e]`` owes it. Aggregations use
-    sparse (N, E) incidence matrices, so their cost is O(P·E) and they sum each agent's
-    edges in the same order whatever the number of paths (bit-identical batching).
+    ``lender[e]`` holds contract *e* as an asset, ``borrower[e]`` owes it. Each agent's
+    edges as lender and as borrower are kept in CSR form (``*_ptr``, ``*_edges``: the
+    edges of agent ``i`` are ``edges[ptr[i]:ptr[i + 1]]``, ascending). Aggregations
+    (:func:`~._network_kernels.agent_sums_python`) cost O(P·E) and sum each agent's edges
+    in ascending edge order whatever the number of paths (bit-identical batching).
     """
 
     lender: np.ndarray
     borrower: np.ndarray
     kind: np.ndarray
     n_agents: int
-    to_lender: sparse.csr_matrix
-    to_borrower: sparse.csr_matrix
+    lend_ptr: np.ndarray
+    lend_edges: np.ndarray
+    borrow_ptr: np.ndarray
+    borrow_edges: np.ndarray
 
     @classmethod
     def build(cls, lender: np.ndarray, borrower: np.ndarray, kind: np.ndarray, n: int) -> Network:
         """Build the network from edge arrays for ``n`` agents."""
-        lender = np.asarray(lender, dtype=np.int64)
-        borrower = np.asarray(borrower, dtype=np.int64)
-        kind = np.asarray(kind, dtype=np.int64)
-        e = len(lender)
-        cols = np.arange(e)
-        ones = np.ones(e)
-        to_l = sparse.csr_matrix((ones, (lender, cols)), shape=(n, e))
-        to_b = sparse.csr_matrix((ones, (borrower, cols)), shape=(n, e))
-        return cls(lender, borrower, kind, n, to_l, to_b)
+        lender = np.ascontiguousarray(lender, dtype=np.int64)
+        borrower = np.ascontiguousarray(borrower, dtype=np.int64)
+        by_lender = np.argsort(lender, kind="stable")
+        by_borrower = np.argsort(borrower, kind="stable")
+        return cls(
+            lender,
+            borrower,
+            np.asarray(kind, dtype=np.int64),
+            n,
+            np.searchsorted(lender[by_lender], np.arange(n + 1)),
+            by_lender,
+            np.searchsorted(borrower[by_borrower], np.arange(n + 1)),
+            by_borrower,
+        )
 
     @property
     def n_edges(self) -> int:
@@ -131,15 +140,18 @@ class Network:
 
     def by_lender(self, values: np.ndarray) -> np.ndarray:
         """Sum edge values ``(P, E)`` per lender, giving ``(P, N)``."""
-        if values.shape[-1] == 0:
-            return np.zeros((values.shape[0], self.n_agents))
-        return np.asarray((self.to_lender @ values.T).T)
+        return self._sum(values, self.lend_ptr, self.lend_edges)
 
     def by_borrower(self, values: np.ndarray) -> np.ndarray:
         """Sum edge values ``(P, E)`` per borrower, giving ``(P, N)``."""
-        if values.shape[-1] == 0:
-            return np.zeros((values.shape[0], self.n_agents))
-        return np.asarray((self.to_borrower @ values.T).T)
+        return self._sum(values, self.borrow_ptr, self.borrow_edges)
+
+    def _sum(self, values: np.ndarray, ptr: np.ndarray, edges: np.ndarray) -> np.ndarray:
+        """Per-agent sums of edge values (P, E) over the agents' edges ``ptr``/``edges``."""
+        out = np.zeros((values.shape[0], self.n_agents))
+        if values.shape[-1]:
+            agent_sums(np.ascontiguousarray(values, dtype=np.float64), ptr, edges, out)
+        return out
 
     def mask(self, *kinds: Contract) -> np.ndarray:
         """Boolean (E,) mask of edges of the given kinds."""
@@ -226,23 +238,31 @@ class Ledger:
         self.cash += net.by_borrower(amount)
         self.cash -= net.by_lender(amount)
 
-    def write_down_edges(self, net: Network, ratio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def write_down_edges(
+        self, net: Network, ratio: np.ndarray, rows: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Write each edge's face down to ``face · ratio`` (clearing recovery, ratio in [0, 1]).
 
         Lenders lose their carrying value minus the written-down face; borrowers gain the
-        debt forgiven. Marks reset to par on written-down edges. Returns the lender losses and
-        the borrower gains per agent (P, N).
+        debt forgiven. Marks reset to par on written-down edges. With ``rows`` (path
+        indices), ``ratio`` holds those paths' rows only and the others are untouched.
+        Returns the lender losses and the borrower gains per agent (rows, N).
         """
-        new_face = self.face * ratio
+        if rows is None:
+            rows = np.arange(self.n_paths)
+        face = self.face[rows]
+        new_face = face * ratio
         touched = ratio < 1.0
-        lender_loss = np.where(touched, self.face * self.mark - new_face, 0.0)
-        borrower_gain = self.face - new_face
+        lender_loss = np.where(touched, face * self.mark[rows] - new_face, 0.0)
+        borrower_gain = face - new_face
         loss = net.by_lender(lender_loss)
         gain = net.by_borrower(borrower_gain)
-        self.equity -= loss
-        self.equity += gain
-        self.mark = np.where(touched, 1.0, self.mark)
-        self.face = new_face
+        equity = self.equity[rows]
+        equity -= loss
+        equity += gain
+        self.equity[rows] = equity
+        self.mark[rows] = np.where(touched, 1.0, self.mark[rows])
+        self.face[rows] = new_face
         return loss, gain
 
     def set_marks(self, net: Network, new_mark: np.ndarray) -> None:

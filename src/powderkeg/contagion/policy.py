@@ -57,6 +57,9 @@ class PolicyParams:
         Depth multiplier on facility-targeted markets once active.
     net_liquidity0 : float
         Initial net liquidity ``WALCL − TGA − RRP`` (USD bn, late 2025 ≈ 5,700).
+    fixed_day : int, optional
+        A replay of history: actions start on this day on every path (decided the day
+        before) whatever the stress index says.
     weights : dict
         Indicator weights of ``SI``: ``equity_drawdown`` (scale 10 %), ``credit_drawdown``
         (HY price drawdown, scale 5 %), ``treasury_dysfunction`` (dealer capacity used in
@@ -73,6 +76,7 @@ class PolicyParams:
     qe_days: int = 60
     facility_depth: float = 2.0
     net_liquidity0: float = 5700.0
+    fixed_day: int | None = None
     weights: dict[str, float] = field(
         default_factory=lambda: {
             "equity_drawdown": 0.25,
@@ -137,6 +141,11 @@ class PolicyState:
         """
         if not p.enabled:
             return np.zeros(len(si), dtype=bool)
+        if p.fixed_day is not None:
+            new = (self.decided < 0) & (day >= p.fixed_day - 1)
+            self.decided = np.where(new, day, self.decided)
+            self.active_from = np.where(new, max(p.fixed_day, day + 1), self.active_from)
+            return new
         self.above = np.where(si > p.threshold, self.above + 1, 0)
         new = (self.decided < 0) & (self.above >= p.consecutive_days)
         self.decided = np.where(new, day, self.decided)

@@ -7,10 +7,12 @@ Every number is a *figure*::
     leverage: {value: 1.9, range: [1.6, 2.3], grade: S, source: "Fed FSR Nov 2025 Table 3.1"}
 
 with a ``source`` and an evidence grade (``V`` verified, ``S`` secondary, ``R`` recalled,
-``A`` assumption; model-spec §0.1). Figures graded ``R`` or ``A`` must carry a ``range``
-(they are uncertain by definition and the Monte Carlo draws them within it); the value must
-lie inside its range. Unknown keys, missing sources and out-of-range values are rejected with
-an :class:`~powderkeg.exceptions.InputError` naming the file and the key path
+``A`` assumption; model-spec §0.1; and ``C`` calibrated against historical episodes by
+``powderkeg stress calibrate``, which also records its ``prior`` and the ``calibrated``
+parameter whose multiplier it carries). Figures graded ``R``, ``A`` or ``C`` must carry a
+``range`` (they are uncertain by definition and the Monte Carlo draws them within it); the
+value must lie inside its range. Unknown keys, missing sources and out-of-range values are
+rejected with an :class:`~powderkeg.exceptions.InputError` naming the file and the key path
 (``ai-correction.yaml: groups.0.leverage.range: ...``).
 
 Built-in scenarios ship as package data in ``powderkeg/contagion/scenarios/*.yaml``; users pass
@@ -44,7 +46,7 @@ from pydantic import (
 from powderkeg.exceptions import InputError
 from powderkeg.results import Provenance, Result, Summary, Table
 
-Grade = Literal["V", "S", "R", "A"]
+Grade = Literal["V", "S", "R", "A", "C"]
 AssetKind = Literal["equity", "credit", "treasury", "bill", "crypto", "cash"]
 GroupType = Literal[
     "bank",
@@ -59,7 +61,7 @@ GroupType = Literal[
 Key = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
 
 #: Schema version written into the hash (bump when the meaning of a field changes).
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class _Strict(BaseModel):
@@ -75,6 +77,8 @@ class Figure(_Strict):
     source: Annotated[str, Field(min_length=3)]
     unit: str | None = None
     note: str | None = None
+    prior: float | None = None
+    calibrated: str | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Figure:
@@ -86,9 +90,18 @@ class Figure(_Strict):
                 raise ValueError(f"range must be [low, high] with low <= high, got [{lo}, {hi}]")
             if not lo <= self.value <= hi:
                 raise ValueError(f"value {self.value} lies outside its range [{lo}, {hi}]")
-        elif self.grade in ("R", "A"):
+        elif self.grade in ("R", "A", "C"):
             raise ValueError(
                 f"a figure graded {self.grade} (model-spec §0.1) must give a range to draw from"
+            )
+        given = (self.prior is not None, self.calibrated is not None)
+        if self.grade == "C" and not all(given):
+            raise ValueError(
+                "a calibrated figure (grade C) gives its prior and the calibrated parameter"
+            )
+        if self.grade != "C" and any(given):
+            raise ValueError(
+                "only a calibrated figure (grade C) has a prior and a calibrated parameter"
             )
         return self
 
@@ -171,13 +184,16 @@ class RedemptionSpec(_Strict):
     capped at 1 (the depeg term stands for the break-the-buck threshold of §4.3: the market
     sees the capital buffer eroding). Redemptions are paid pro rata from marketable holdings
     (sold into the market) and illiquid assets (deposits withdrawn), so equity only moves by
-    the price impact.
+    the price impact. ``impairment`` (stablecoin issuers, agent engine) is ``ρ_imp``, the
+    daily redemptions per unit of coverage shortfall ``max(0, 1 − κ)`` (model-spec §4.3;
+    0.35 when absent).
     """
 
     base: Rate
     nav: Sensitivity
     btc: Sensitivity
     depeg: Fraction
+    impairment: Sensitivity | None = None
 
 
 class GroupSpec(_Strict):
@@ -192,6 +208,9 @@ class GroupSpec(_Strict):
     (tradable part of assets; the rest I is illiquid: loans, deposits, private credit),
     ``illiquid_ai_beta`` (daily log revaluation of I per unit AI-factor return), ``portfolio``
     (weights of the marketable part over asset keys, summing to 1) and optional redemptions.
+    ``positions: true`` marks leveraged positions on derivative venues rather than
+    institutions (crypto leveraged traders): their "defaults" are liquidations and are
+    reported apart from institution defaults.
     """
 
     key: Key
@@ -207,6 +226,7 @@ class GroupSpec(_Strict):
     illiquid_ai_beta: Loading
     portfolio: dict[Key, Annotated[float, Field(ge=0.0, le=1.0)]]
     redemptions: RedemptionSpec | None = None
+    positions: bool = False
 
     @model_validator(mode="after")
     def _check(self) -> GroupSpec:
@@ -231,20 +251,68 @@ class LendingSpec(_Strict):
     lgd: Fraction
 
 
+class ImpairmentSpec(_Strict):
+    """Stablecoin reserves locked at a failed bank (model-spec §4.2–4.3; USDC at SVB, 2023).
+
+    From ``start`` to ``end`` (inclusive) the share ``share`` of every issuer's bank deposits
+    is inaccessible: it lowers coverage and cannot pay redemptions, but is not a loss.
+    """
+
+    start: str
+    end: str
+    share: Fraction
+
+    @model_validator(mode="after")
+    def _check(self) -> ImpairmentSpec:
+        for v in (self.start, self.end):
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", v):
+                raise ValueError(f"dates must look like 2023-03-10, got {v!r}")
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+
+class AssetPathSpec(_Strict):
+    """An exogenous move of one asset on top of its factor loading (e.g. LUNA in May 2022).
+
+    ``total_return`` is spread evenly in log terms over ``days`` days from ``start``.
+    """
+
+    asset: Key
+    start: str
+    days: Annotated[int, Field(ge=1, le=3650)]
+    total_return: Annotated[Figure, _bounds(-0.999999, 10.0)]
+
+    @model_validator(mode="after")
+    def _check(self) -> AssetPathSpec:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", self.start):
+            raise ValueError(f"start must look like 2022-05-08, got {self.start!r}")
+        return self
+
+
 class ShockSpec(_Strict):
     """The AI-equity correction: cumulative size, duration and daily volatility of the factor.
 
     ``liquidity_drift`` is the daily Δln L before any policy action (negative = tightening).
+    Replays of history add ``impairments`` (stablecoin reserves locked at a failed bank) and
+    ``asset_paths`` (exogenous moves of single assets).
     """
 
     ai_drawdown: Drawdown
     shock_days: Days
     ai_vol: DailyVol
     liquidity_drift: LiquidityDrift
+    impairments: list[ImpairmentSpec] = Field(default_factory=list)
+    asset_paths: list[AssetPathSpec] = Field(default_factory=list)
 
 
 class PolicySpec(_Strict):
-    """Policy reaction (§5.4): pivot on the AI-factor drawdown, action after a lag, QE."""
+    """Policy reaction (§5.4): pivot on the AI-factor drawdown, action after a lag, QE.
+
+    A replay of history gives ``action_date``, the day the central bank actually acted: the
+    action then starts on that date on every path, whatever the trigger says, and ``qe_size``
+    is the net-liquidity injection that followed.
+    """
 
     enabled: bool
     trigger_drawdown: Trigger
@@ -254,6 +322,14 @@ class PolicySpec(_Strict):
     net_liquidity: Money
     ramp_days: Annotated[int, Field(ge=1, le=3650)]
     ai_recovery_drift: DailyDrift
+    action_date: str | None = None
+
+    @field_validator("action_date")
+    @classmethod
+    def _action_date(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", v):
+            raise ValueError(f"action_date must look like 2020-03-23, got {v!r}")
+        return v
 
 
 class BtcSpec(_Strict):
@@ -340,7 +416,27 @@ class Scenario(_Strict):
                 )
         if self.btc.asset not in akeys:
             raise ValueError(f"btc.asset: unknown asset {self.btc.asset!r}")
+        for i, path in enumerate(self.shock.asset_paths):
+            if path.asset not in akeys:
+                raise ValueError(f"shock.asset_paths.{i}.asset: unknown asset {path.asset!r}")
+        last = pd.Timestamp(self.start_date) + pd.Timedelta(days=self.horizon_days - 1)
+        dated = [("policy.action_date", self.policy.action_date)]
+        dated += [
+            (f"shock.impairments.{i}.start", x.start) for i, x in enumerate(self.shock.impairments)
+        ]
+        dated += [
+            (f"shock.asset_paths.{i}.start", x.start) for i, x in enumerate(self.shock.asset_paths)
+        ]
+        for key, d in dated:
+            if d is not None and not pd.Timestamp(self.start_date) <= pd.Timestamp(d) <= last:
+                raise ValueError(
+                    f"{key}: {d} lies outside the horizon {self.start_date} – {last:%Y-%m-%d}"
+                )
         return self
+
+    def day_of(self, date: str) -> int:
+        """Calendar day of ``date`` counted from ``start_date`` (day 0)."""
+        return int((pd.Timestamp(date) - pd.Timestamp(self.start_date)).days)
 
     # ------------------------------------------------------------------ helpers
     @property

@@ -335,6 +335,7 @@ class Store:
                 "INSERT INTO ingests VALUES (?, ?, ?, ?, ?, ?, ?, 'ok', ?, NULL)",
                 [ingest_id, source, target, started, _now(), inserted, updated, sha256],
             )
+            self._bump_data_version()
         per_series = pd.DataFrame(rows, columns=["symbol", "rows", "inserted", "updated"])
         per_series = per_series.set_index("symbol")
         total = int(per_series["rows"].sum()) if len(per_series) else 0
@@ -372,7 +373,16 @@ class Store:
             ).fetchone()[0]  # type: ignore[index]
             self._con.execute("DELETE FROM observations WHERE symbol IN (SELECT unnest(?))", [syms])
             self._con.execute("DELETE FROM series WHERE symbol IN (SELECT unnest(?))", [syms])
+            self._bump_data_version()
         return int(n)
+
+    def _bump_data_version(self) -> None:
+        """Count one more committed write of data (call inside the write's transaction)."""
+        self._con.execute(
+            """INSERT INTO meta VALUES ('data_version', '1')
+               ON CONFLICT (key) DO UPDATE
+               SET value = CAST(CAST(meta.value AS BIGINT) + 1 AS VARCHAR)"""
+        )
 
     def _require_writable(self) -> None:
         if self.read_only:
@@ -613,6 +623,28 @@ class Store:
             }
             for r in rows
         ]
+
+    def data_version(self) -> int:
+        """Return the version of the stored data: it changes with every committed write.
+
+        Every import or update (:meth:`ingest`) and every :meth:`delete` adds one in the
+        same transaction as the data it writes, so a rolled-back write leaves it as it was
+        and reads never change it. The result cache (:meth:`cache_put`) does not count.
+        One primary-key lookup, cheap enough to check before every read.
+
+        Returns
+        -------
+        int
+            0 for a store that was never written to.
+
+        Examples
+        --------
+        >>> store = Store(":memory:")
+        >>> store.data_version()
+        0
+        """
+        row = self._con.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()
+        return 0 if row is None else int(row[0])
 
     def ingests(self) -> pd.DataFrame:
         """Return the ingest log, newest first."""

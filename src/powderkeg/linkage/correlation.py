@@ -521,7 +521,7 @@ class RollingCorrelationResult(Result):
 
     def plot(self) -> Any:
         """Line chart of the rolling correlation."""
-        from powderkeg.report.figures import line_chart
+        from powderkeg.figures import line_chart
 
         a, b = self.symbols
         fig = line_chart(

@@ -264,7 +264,7 @@ class LiquidityBetaResult(Result):
         """Net-liquidity beta by lag with 95% HAC confidence bars."""
         import plotly.graph_objects as go
 
-        from powderkeg.report.figures import TEMPLATE
+        from powderkeg.figures import TEMPLATE
 
         t = self.nl_table
         colors = ["#d9480f" if s else "#868e96" for s in t["survives_holm"]]
@@ -305,7 +305,7 @@ def liquidity_view(panel: pd.DataFrame, symbol: str, window: int = 26) -> Any:
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    from powderkeg.report.figures import TEMPLATE
+    from powderkeg.figures import TEMPLATE
 
     fig = make_subplots(
         rows=2,

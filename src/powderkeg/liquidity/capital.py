@@ -197,7 +197,7 @@ class CapitalScarcityResult(Result):
         """Each component's change against its threshold."""
         import plotly.graph_objects as go
 
-        from powderkeg.report.figures import TEMPLATE
+        from powderkeg.figures import TEMPLATE
 
         comp = self.component_frame()
         labels = [f"{n} ({u})" for n, u in zip(comp.index, comp["unit"])]

@@ -181,7 +181,7 @@ class MoneyResult(Result):
         import plotly.graph_objects as go
         from plotly.subplots import make_subplots
 
-        from powderkeg.report.figures import TEMPLATE
+        from powderkeg.figures import TEMPLATE
 
         fig = make_subplots(
             rows=2, cols=1, subplot_titles=("M2 growth (%)", "Stablecoin supply growth (%)")

@@ -355,7 +355,7 @@ class NetLiquidityResult(Result):
         """Net liquidity and its components (USD billions)."""
         import plotly.graph_objects as go
 
-        from powderkeg.report.figures import TEMPLATE
+        from powderkeg.figures import TEMPLATE
 
         fig = go.Figure()
         d = self.daily

@@ -12,6 +12,7 @@ import importlib
 import importlib.util
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +20,17 @@ import pandas as pd
 
 from powderkeg._version import __version__
 from powderkeg.data.store import Store
-from powderkeg.report.context import ReportContext, Section
+from powderkeg.report.context import Headline, ReportContext, Section
 
 #: Section builders in report order: ``module:function`` returning ``Section | None``.
 SECTION_BUILDERS = (
-    "powderkeg.report.coverage:section",
-    "powderkeg.linkage.report:section",
-    "powderkeg.liquidity.report:section",
-    "powderkeg.bubbles.report:section",
-    "powderkeg.contagion.report:section",
-    "powderkeg.energy.report:section",
+    "powderkeg.report.sections.coverage:section",
+    "powderkeg.report.sections.linkage:section",
+    "powderkeg.report.sections.liquidity:section",
+    "powderkeg.report.sections.bubbles:section",
+    "powderkeg.report.sections.contagion:section",
+    "powderkeg.report.sections.validation:section",
+    "powderkeg.report.sections.energy:section",
 )
 
 ProgressCallback = Callable[[int, int, str], None]
@@ -66,11 +68,12 @@ def build_sections(ctx: ReportContext, progress: ProgressCallback | None = None)
     builders = _builders()
     sections = []
     for i, (name, build) in enumerate(builders):
+        key = name.split(":")[0].rpartition(".")[2]
         t0 = time.perf_counter()
         try:
             sec = build(ctx)
         except Exception as exc:  # a broken section must not hide the others
-            sec = Section(name.split(".")[1], name.split(".")[1].title())
+            sec = Section(key, key.title())
             sec.blocks.append(
                 f"<p class='error'>This section failed: {html.escape(type(exc).__name__)}: "
                 f"{html.escape(str(exc))}</p>"
@@ -79,7 +82,7 @@ def build_sections(ctx: ReportContext, progress: ProgressCallback | None = None)
             sec.parameters.setdefault("runtime_s", round(time.perf_counter() - t0, 3))
             sections.append(sec)
         if progress is not None:
-            progress(i + 1, len(builders), name.split(":")[0].split(".")[-2])
+            progress(i + 1, len(builders), key)
     return sections
 
 
@@ -151,6 +154,27 @@ def _provenance(sections: list[Section], ctx: ReportContext) -> str:
     return "".join(out)
 
 
+@dataclass(frozen=True)
+class WrittenReport:
+    """A report written to disk and the sections it was rendered from.
+
+    Attributes
+    ----------
+    path : Path
+        The HTML file.
+    sections : list of Section
+        The sections in report order, with their headlines.
+    """
+
+    path: Path
+    sections: list[Section]
+
+    @property
+    def headlines(self) -> list[Headline]:
+        """The executive-summary headlines, in report order."""
+        return [h for sec in self.sections for h in sec.headlines]
+
+
 def write_report(
     store: Store,
     out: str | Path,
@@ -159,8 +183,29 @@ def write_report(
     seed: int = 20251210,
     quick: bool = False,
     progress: ProgressCallback | None = None,
-) -> Path:
-    """Build every section from ``store`` and write the report to ``out``; return the path."""
+) -> WrittenReport:
+    """Build every section from ``store`` and write the report to ``out``.
+
+    Parameters
+    ----------
+    store : Store
+        The data the sections read.
+    out : str or Path
+        The HTML file to write (parent folders are created; written atomically).
+    asof : date-like, optional
+        Render as of this date, with only the data available then.
+    seed : int
+        Seed for the simulations of the sections.
+    quick : bool
+        Smaller simulations (tests, previews).
+    progress : callable, optional
+        Called as ``progress(done, total, section_key)`` after each section.
+
+    Returns
+    -------
+    WrittenReport
+        The file's path and the sections it shows.
+    """
     from powderkeg._validation import optional_date
 
     ctx = ReportContext(store=store, asof=optional_date(asof, "asof"), seed=seed, quick=quick)
@@ -170,4 +215,4 @@ def write_report(
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(render(sections, ctx), encoding="utf-8")
     tmp.replace(path)
-    return path
+    return WrittenReport(path, sections)

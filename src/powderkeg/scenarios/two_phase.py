@@ -119,6 +119,9 @@ class TwoPhaseParams:
         θ, n_c and L_p (days, at least 1).
     qe_size, net_liquidity, qe_ramp_days, liquidity_drift : float, float, int, float
         QE size Q and net liquidity NL₀ (USD bn), ramp length, and the pre-policy daily Δln L.
+    action_day : int, optional
+        A replay of history: the day the central bank acted, on every path (the trigger is
+        then not used; the pivot is recorded the day before).
     stable_base_redemption, stable_btc_sensitivity, stable_liquidity_beta : float
         ρ₀ (per day), ρ_cr and ψ of the stablecoin-supply block.
     """
@@ -155,6 +158,7 @@ class TwoPhaseParams:
     net_liquidity: float = 5800.0
     qe_ramp_days: int = 90
     liquidity_drift: float = 0.0
+    action_day: int | None = None
     stable_base_redemption: float = 0.0005
     stable_btc_sensitivity: float = 0.05
     stable_liquidity_beta: float = 1.0
@@ -165,6 +169,8 @@ class TwoPhaseParams:
         check_int(self.trigger_days, "trigger_days", minimum=1, maximum=MAX_DAYS)
         check_int(self.lag_days, "lag_days (policy lag)", minimum=1, maximum=MAX_DAYS)
         check_int(self.qe_ramp_days, "qe_ramp_days", minimum=1, maximum=MAX_DAYS)
+        if self.action_day is not None:
+            check_int(self.action_day, "action_day", minimum=0, maximum=MAX_DAYS)
         for name in ("ai_vol", "equity_vol", "sigma_s", "sigma_r", "jump_sd", "chi"):
             check_float(getattr(self, name), name, minimum=0.0, maximum=1.0)
         check_float(self.jump_intensity, "jump_intensity", minimum=0.0, maximum=1.0)
@@ -407,8 +413,10 @@ def simulate_two_phase(
     rec = np.zeros((n, T), dtype=bool)
     forced = np.empty((n, T))
     dls = np.empty((n, T))
-    pivot = np.full(n, -1, dtype=np.int64)
-    action = np.full(n, -1, dtype=np.int64)
+    fixed_day = params.action_day if params.policy else None
+    fixed = fixed_day is not None
+    pivot = np.full(n, -1 if fixed_day is None else max(fixed_day - 1, 0), dtype=np.int64)
+    action = np.full(n, -1 if fixed_day is None else fixed_day, dtype=np.int64)
     cum_ai = np.zeros(n)
     peak = np.zeros(n)
     consec = np.zeros(n, dtype=np.int64)
@@ -455,7 +463,7 @@ def simulate_two_phase(
         dd = -np.expm1(cum_ai - peak)
         dd_rec[:, t] = dd
         consec = np.where(dd >= theta, consec + 1, 0)
-        if params.policy:
+        if params.policy and not fixed:
             fire = (pivot < 0) & (consec >= params.trigger_days)
             pivot = np.where(fire, t, pivot)
             action = np.where(fire, t + lag, action)

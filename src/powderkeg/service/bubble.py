@@ -91,7 +91,7 @@ def psy_work(
     ``n_points * (n_points + 1) / 2`` windows, times ``lags + 1`` when the lag order is chosen
     per window; a Monte Carlo or bootstrap run costs ``reps`` times as much.
     """
-    from powderkeg.bubbles.psy import PsySettings
+    from powderkeg.bubbles.bsadf import PsySettings
 
     y, _ = _psy_series(store, symbol, freq, start, asof, log)
     settings = PsySettings.build(len(y), min_window=min_window, lags=lags, trend=trend, ic=ic)

@@ -104,6 +104,7 @@ def dispatch(
     asof: str | None = None,
     btc_price: float | None = None,
     hashrate: float | None = None,
+    difficulty: float | None = None,
     params_file: str | None = None,
 ) -> Result:
     """Optimal hour-by-hour use of a site's power (``energy dispatch``)."""
@@ -124,7 +125,9 @@ def dispatch(
         sources = prov.sources
     else:
         price, date = 0.0, optional_date(asof, "--asof")
-    econ = compare(params, btc_price=price, asof=date, hashrate_eh=hashrate)
+    econ = compare(
+        params, btc_price=price, asof=date, hashrate_eh=hashrate, difficulty_t=difficulty
+    )
     notes = [n for n in econ.notes if n.startswith("Hashrate")] if need_btc else []
     if need_btc:
         notes.insert(0, f"BTC price {price:,.2f} USD" + (f" on {date:%Y-%m-%d}." if date else "."))

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from powderkeg.contagion.calibration import CalibrationResult
+    from powderkeg.contagion.reverse import ReverseResult
     from powderkeg.contagion.scenario_spec import Scenario
+    from powderkeg.contagion.validation import ValidationResult
     from powderkeg.data.store import Store
     from powderkeg.parallel import ProgressCallback
     from powderkeg.results import Result
@@ -121,3 +125,150 @@ def drain(
     check_int(quarters, "quarters", minimum=1, maximum=200)
     params = DrainParams(kappa_tp=kappa_tp, zeta=zeta, idle_buffer=idle_buffer)
     return simulate_drain([need / quarters] * quarters, start=start, params=params)
+
+
+#: Cache namespaces of validation scorecards and reverse stress tests.
+VALIDATION_NAMESPACE = "stress-validate"
+REVERSE_NAMESPACE = "stress-reverse"
+#: Calibration choices of ``stress validate``: the shipped fit, the sourced priors, or a file.
+SHIPPED_CALIBRATION = "shipped"
+NO_CALIBRATION = "none"
+
+
+def validate(
+    store: Store,
+    *,
+    episodes: list[str] | None = None,
+    paths: int = 64,
+    seed: int = 1,
+    calibration: str = SHIPPED_CALIBRATION,
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: ProgressCallback | None = None,
+) -> ValidationResult:
+    """Replay historical episodes through the agent engine and score them (``stress validate``).
+
+    ``calibration`` is ``"shipped"`` (the fitted multipliers, with held-out replays from its
+    leave-one-episode-out folds), ``"none"`` (the scenarios' sourced priors) or the path of a
+    calibration file written by ``stress calibrate --write``. Results are cached in the store
+    under the episodes' hashes, the calibration, the seed, the paths and the data version.
+    """
+    from powderkeg._validation import check_int
+    from powderkeg.contagion.agent_scenario import AGENT_MODEL_VERSION
+    from powderkeg.contagion.calibration import load_calibration
+    from powderkeg.contagion.episode_spec import episodes_digest, load_episodes
+    from powderkeg.contagion.multipliers import Multipliers
+    from powderkeg.contagion.validation import ValidationResult, run_validation
+    from powderkeg.parallel import check_backend
+    from powderkeg.results import Provenance
+
+    check_backend(workers, scheduler)
+    paths = check_int(paths, "--paths", minimum=8, maximum=5000)
+    seed = check_int(seed, "--seed", minimum=0)
+    eps = load_episodes(episodes)
+    if calibration == NO_CALIBRATION:
+        mult, folds, label = Multipliers(), None, "sourced priors (uncalibrated)"
+    else:
+        cal = load_calibration(None if calibration == SHIPPED_CALIBRATION else calibration)
+        mult, folds, label = cal.multipliers, cal.folds, cal.label
+    key = ":".join(
+        [
+            AGENT_MODEL_VERSION,
+            episodes_digest(eps),
+            json.dumps([mult.to_dict(), {k: v.to_dict() for k, v in (folds or {}).items()}]),
+            f"paths={paths}:seed={seed}:data={store.data_version()}",
+        ]
+    )
+    hit = store.cache_get(VALIDATION_NAMESPACE, key)
+    if hit is not None:
+        if progress is not None:
+            progress(1, 1, "cached")
+        prov = hit["provenance"]
+        return ValidationResult(
+            hit["payload"], Provenance(prov["sources"], prov["parameters"], prov["seed"])
+        )
+    result = run_validation(
+        eps, store, multipliers=mult, folds=folds, calibration_label=label, paths=paths,
+        seed=seed, workers=workers, scheduler=scheduler, progress=progress,
+    )  # fmt: skip
+    if not store.read_only:
+        cached = result.to_dict()
+        store.cache_put(
+            VALIDATION_NAMESPACE, key, {"payload": cached, "provenance": cached.pop("provenance")}
+        )
+    return result
+
+
+def calibrate(
+    store: Store,
+    *,
+    episodes: list[str] | None = None,
+    paths: int = 32,
+    seed: int = 1,
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: ProgressCallback | None = None,
+) -> CalibrationResult:
+    """Fit the free parameters to the episodes with leave-one-episode-out errors."""
+    from powderkeg._validation import check_int
+    from powderkeg.contagion.calibration import calibrate as fit
+    from powderkeg.contagion.episode_spec import load_episodes
+    from powderkeg.parallel import check_backend
+
+    check_backend(workers, scheduler)
+    paths = check_int(paths, "--paths", minimum=4, maximum=2000)
+    seed = check_int(seed, "--seed", minimum=0)
+    return fit(
+        load_episodes(episodes), store, paths=paths, seed=seed, workers=workers,
+        scheduler=scheduler, progress=progress,
+    )  # fmt: skip
+
+
+def reverse(
+    scenario: str,
+    *,
+    target: str,
+    paths: int = 128,
+    seed: int = 1,
+    days: int | None = None,
+    tolerance: float = 0.02,
+    max_scale: float | None = None,
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: ProgressCallback | None = None,
+    store: Store | None = None,
+) -> ReverseResult:
+    """Smallest scale of the scenario's AI-equity shock at which ``target`` is likely.
+
+    With a ``store`` the answer is cached under the scenario hash and the search settings
+    (the same answer on every backend, so the backend is not part of the key).
+    """
+    from powderkeg.contagion.agent_scenario import AGENT_MODEL_VERSION
+    from powderkeg.contagion.reverse import ReverseResult, check_target, reverse_stress
+    from powderkeg.contagion.scenario_spec import load_scenario, scenario_hash
+    from powderkeg.parallel import check_backend
+    from powderkeg.results import Provenance
+
+    check_backend(workers, scheduler)
+    check_target(target)
+    scn = load_scenario(scenario)
+    key = (
+        f"{AGENT_MODEL_VERSION}:{scenario_hash(scn)}:{target}:paths={paths}:seed={seed}:"
+        f"days={days}:tol={tolerance}:max={max_scale}"
+    )
+    hit = None if store is None else store.cache_get(REVERSE_NAMESPACE, key)
+    if hit is not None:
+        prov = hit["provenance"]
+        return ReverseResult(
+            hit["payload"], Provenance(prov["sources"], prov["parameters"], prov["seed"])
+        )
+    result = reverse_stress(
+        scn, target, paths=paths, seed=seed, days=days, tolerance=tolerance,
+        max_scale=max_scale, workers=workers, scheduler=scheduler, progress=progress,
+    )  # fmt: skip
+    if store is not None and not store.read_only:
+        cached = result.to_dict()
+        store.cache_put(
+            REVERSE_NAMESPACE, key, {"payload": cached, "provenance": cached.pop("provenance")}
+        )
+    return result

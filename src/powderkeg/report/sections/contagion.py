@@ -13,8 +13,13 @@ actions); with ``ctx.quick`` on a 2-member-per-group copy over 15 days.
 from __future__ import annotations
 
 import html
+from typing import TYPE_CHECKING, Any
 
 from powderkeg.report.context import Headline, ReportContext, Section
+from powderkeg.results import Summary, Table
+
+if TYPE_CHECKING:
+    from powderkeg.contagion.agent_trace import AgentTrace
 
 #: Scenario run in the report.
 SCENARIO = "ai-correction"
@@ -29,9 +34,11 @@ TRACE_MEMBERS = (None, 2)
 
 def section(ctx: ReportContext) -> Section | None:
     """Build the Contagion section (always available: it needs no stored series)."""
-    from powderkeg.contagion.agent_scenario import cap_members, cascade_summary, trace
-    from powderkeg.contagion.montecarlo import default_cascade_chart, loss_histogram, run_stress
+    from powderkeg.contagion.agent_scenario import cap_members
+    from powderkeg.contagion.agent_trace import trace
+    from powderkeg.contagion.montecarlo import run_stress
     from powderkeg.contagion.scenario_spec import load_scenario
+    from powderkeg.contagion.stress_result import loss_histogram
     from powderkeg.scenarios.two_phase import TwoPhaseParams, fan_chart, run_btc_scenario
 
     i = 1 if ctx.quick else 0
@@ -71,6 +78,7 @@ def section(ctx: ReportContext) -> Section | None:
         },
     )
     total = p["losses"]["total"]
+    liq = p["defaults"]["liquidated_positions"]
     sec.headlines += [
         Headline(
             "Expected system loss (USD bn)",
@@ -78,9 +86,11 @@ def section(ctx: ReportContext) -> Section | None:
             f"95% quantile {total['q95']:,.0f} bn in the {scn.name} scenario",
         ),
         Headline(
-            "Expected defaults",
+            "Expected institution defaults",
             f"{p['defaults']['total']['mean']:.1f}",
-            f"of {p['institutions']} institutions; P(any) {p['defaults']['total']['p_any']:.0%}",
+            f"of {p['institutions'] - liq['members']} institutions; P(any) "
+            f"{p['defaults']['total']['p_any']:.0%}; besides, {liq['mean']:.1f} of "
+            f"{liq['members']} leveraged crypto positions are liquidated",
         ),
         Headline(
             "P(BTC survives first hit)",
@@ -95,13 +105,13 @@ def section(ctx: ReportContext) -> Section | None:
         ),
     ]
     sec.blocks.append(loss_histogram(p))
-    sec.blocks.append(default_cascade_chart(p))
+    sec.blocks.append(_default_cascade_chart(p))
     sec.blocks.append(stress.summary().as_html())
     members = TRACE_MEMBERS[i]
     traced = trace(
         scn if members is None else cap_members(scn, members), seed=ctx.seed, days=TRACE_DAYS[i]
     )
-    sec.blocks.append(cascade_summary(traced).as_html())
+    sec.blocks.append(_cascade_summary(traced).as_html())
     sec.blocks.append(fan_chart(btc.fan, "BTC two-phase path: quantile fan (price)"))
     sec.blocks.append(btc.summary().as_html())
     _drain_block(sec)
@@ -111,7 +121,7 @@ def section(ctx: ReportContext) -> Section | None:
 def _drain_block(sec: Section) -> None:
     """The reverse-QE drain of Morgan Stanley's ~$1.5tn funding gap over three years."""
     from powderkeg.contagion.drain import simulate_drain
-    from powderkeg.report.figures import line_chart
+    from powderkeg.figures import line_chart
 
     res = simulate_drain([125.0] * 12)
     d = res.daily
@@ -133,4 +143,52 @@ def _drain_block(sec: Section) -> None:
             f"after ${d['crowding_out'].sum():,.0f}bn of crowding-out sales over three years: "
             "duration supply alone is small; spreads and fire sales carry the risk.",
         )
+    )
+
+
+def _default_cascade_chart(payload: dict[str, Any]) -> Any:
+    """Plotly stacked bars: expected new defaults per day by institution group."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for d in payload["defaults"]["by_group"].values():
+        fig.add_trace(go.Bar(x=list(range(len(d["by_day"]))), y=d["by_day"], name=d["label"]))
+    fig.update_layout(
+        barmode="stack",
+        title="Default cascade: expected new defaults per day",
+        xaxis_title="day",
+        yaxis_title="defaults (mean per path)",
+        height=380,
+    )
+    return fig
+
+
+def _cascade_summary(result: AgentTrace) -> Summary:
+    """The report's "default cascade" block: defaults by day and type, policy actions."""
+    p = result.payload
+    counts: dict[tuple[int, str, str], int] = {}
+    for d in p["defaults"]["by_day"]:
+        key = (d["day"], d["date"], d["type"])
+        counts[key] = counts.get(key, 0) + 1
+    rows = [[day, date, typ, n] for (day, date, typ), n in counts.items()]
+    policy = [[a["action"], a["first_day"], a["first_date"], a["days"]] for a in p["policy"]]
+    return Summary(
+        f"Default cascade on one agent-engine path ({p['scenario']['name']}, seed {p['seed']})",
+        facts=[
+            ("institutions x days", f"{p['institutions']} x {p['days']}"),
+            ("defaults", p["defaults"]["total"]),
+            ("total loss (USD bn)", p["losses"]["total"]),
+            ("policy pivot day", p["pivot_day"]),
+        ],
+        tables=[
+            Table(
+                "Defaults by day and institution type", ["day", "date", "type", "defaults"], rows
+            ),
+            Table("Central-bank actions", ["action", "first day", "date", "days"], policy),
+        ],
+        notes=[
+            "Path 0 of the agent engine (full model-spec §7 schedule: margin calls, haircuts, "
+            "clearing, stablecoin waterfall, QE and facilities) on the scenario's central "
+            "balance sheets; the Monte Carlo tables above use the reduced kernel."
+        ],
     )

@@ -12,8 +12,8 @@ from powderkeg.energy.dispatch import dispatch, read_site
 from powderkeg.energy.leases import read_lease, value_with_stress
 from powderkeg.energy.mining import hashprice_history
 from powderkeg.energy.params import default_params
+from powderkeg.figures import line_chart
 from powderkeg.report.context import Headline, ReportContext, Section
-from powderkeg.report.figures import line_chart
 
 BTC = "BTC-USD"
 #: Hashprice history starts at the first published difficulty anchor.

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 
 from powderkeg.data.quality import check
+from powderkeg.figures import line_chart
 from powderkeg.report.context import Headline, ReportContext, Section
-from powderkeg.report.figures import line_chart
 
 PANELS = (("BTC-USD", "ETH-USD"), ("NVDA", "AMD", "AVGO", "ORCL", "MU"), ("^IXIC", "^GSPC", "^NDX"))
 

@@ -7,12 +7,12 @@ import html
 import pandas as pd
 
 from powderkeg.exceptions import InputError
+from powderkeg.figures import line_chart
 from powderkeg.linkage.claims import evaluate_claims, load_claims
 from powderkeg.linkage.correlation import RollingCorrelationResult, correlate
-from powderkeg.linkage.report_risk import add_risk_blocks
 from powderkeg.linkage.spurious import spurious_check
 from powderkeg.report.context import Headline, ReportContext, Section
-from powderkeg.report.figures import line_chart
+from powderkeg.report.sections.linkage_risk import add_risk_blocks
 
 BTC = "BTC-USD"
 PEERS = ("NVDA", "^IXIC")

@@ -7,11 +7,11 @@ import html
 import pandas as pd
 import plotly.graph_objects as go
 
+from powderkeg.figures import TEMPLATE, line_chart
 from powderkeg.linkage.beta import asymmetric_beta
 from powderkeg.linkage.dcc import DCC
 from powderkeg.linkage.tail import tail_dependence
 from powderkeg.report.context import Headline, ReportContext, Section
-from powderkeg.report.figures import TEMPLATE, line_chart
 from powderkeg.transforms import returns
 
 BTC = "BTC-USD"

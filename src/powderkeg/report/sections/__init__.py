@@ -1,0 +1,1 @@
+"""Report sections, one module per section; each exposes ``section(ctx) -> Section | None``."""
