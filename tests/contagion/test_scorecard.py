@@ -10,7 +10,6 @@ import pytest
 from powderkeg.contagion.scorecard import (
     Extreme,
     extreme_move,
-    extreme_moves,
     score_amount,
     score_event,
     score_moves,
@@ -33,37 +32,38 @@ def test_extreme_of_an_empty_window_is_an_error() -> None:
         extreme_move(np.array([np.nan, np.nan]))
 
 
-def test_per_path_extremes() -> None:
-    x = np.array([[0.0, -0.5, -0.3], [0.1, 0.4, -0.2], [-0.1, -0.1, -0.05]])
-    values, days = extreme_moves(x)
-    np.testing.assert_array_equal(values, [-0.5, 0.4, -0.1])
-    np.testing.assert_array_equal(days, [1, 1, 0])
-
-
 def test_score_moves_by_hand() -> None:
-    # observed trough -0.70 on day 22; eleven paths with troughs -0.30 ... -0.80
-    observed = Extreme(-0.70, 22)
-    values = np.linspace(-0.80, -0.30, 11)  # median -0.55
-    days = np.array([20, 21, 21, 22, 24, 25, 25, 26, 27, 30, 31])  # median 25
-    s = score_moves(observed, values, days)
-    assert s.model == pytest.approx(-0.55)
-    assert s.size_error == pytest.approx(-0.55 - (-0.70))  # +0.15: model too mild
-    assert s.model_day == 25
-    assert s.timing_error == 3
+    """Three paths over four days; the median path is (0, -0.2, -0.4, -0.3)."""
+    moves = np.array(
+        [
+            [0.0, -0.2, -0.5, -0.3],
+            [0.1, -0.1, -0.3, -0.4],
+            [0.0, -0.3, -0.4, -0.2],
+        ]
+    )
+    s = score_moves(Extreme(-0.35, 3), moves)
+    assert s.model == pytest.approx(-0.4) and s.model_day == 2
+    assert s.size_error == pytest.approx(-0.05)  # model trough 5 log points too deep
+    assert s.timing_error == -1
     assert s.direction_right is True
-    # 5% and 95% quantiles (linear): -0.775 and -0.325
-    assert s.model_low == pytest.approx(-0.775)
-    assert s.model_high == pytest.approx(-0.325)
+    # 5% and 95% quantiles (linear) of day 2: -0.5 + 0.1·0.1 and -0.4 + 0.9·0.1
+    assert s.model_low == pytest.approx(-0.49)
+    assert s.model_high == pytest.approx(-0.31)
+    # coverage is judged on the observed day (day 3: -0.39 to -0.21)
     assert s.covered is True
+    assert score_moves(Extreme(-0.45, 3), moves).covered is False
 
 
 def test_wrong_direction_and_not_covered() -> None:
     # history: BTC rose 24% (SVB 2023); model: it falls on every path
-    s = score_moves(Extreme(0.24, 15), np.array([-0.3, -0.2, -0.1]), np.array([2, 3, 4]))
+    moves = np.array([[-0.1, -0.3], [-0.05, -0.2], [0.0, -0.1]])
+    s = score_moves(Extreme(0.24, 1), moves)
     assert s.direction_right is False
+    assert s.model == pytest.approx(-0.2) and s.model_day == 1
     assert s.size_error == pytest.approx(-0.2 - 0.24)
     assert s.covered is False
-    assert s.timing_error == 3 - 15
+    with pytest.raises(InputError, match="shape"):
+        score_moves(Extreme(0.1, 0), np.array([0.1, 0.2]))
 
 
 def test_score_amount_is_a_log_ratio() -> None:

@@ -104,7 +104,7 @@ class ValidateJobRequest(BaseModel):
         examples=[["march-2020", "svb-2023"]],
         description="Episodes to replay (default: every built-in episode).",
     )
-    paths: int = Field(default=64, ge=8, le=2000, description="Agent-engine paths per episode.")
+    paths: int = Field(default=128, ge=8, le=2000, description="Agent-engine paths per episode.")
     seed: int = Field(default=1, ge=0, le=2**32 - 1)
     calibration: Literal["shipped", "none"] = Field(
         default="shipped", description="'shipped' (fitted, with held-out replays) or 'none'."

@@ -173,7 +173,7 @@ Episodes = Annotated[
 def validate_cmd(
     ctx: typer.Context,
     episode: Episodes = None,
-    paths: Annotated[int, typer.Option("--paths", help="Agent-engine paths per episode.")] = 64,
+    paths: Annotated[int, typer.Option("--paths", help="Agent-engine paths per episode.")] = 128,
     seed: Seed = 1,
     calibration: Annotated[
         str,
@@ -222,7 +222,7 @@ def validate_cmd(
 def calibrate_cmd(
     ctx: typer.Context,
     episode: Episodes = None,
-    paths: Annotated[int, typer.Option("--paths", help="Paths per replay.")] = 32,
+    paths: Annotated[int, typer.Option("--paths", help="Paths per replay.")] = 128,
     seed: Seed = 1,
     workers: Workers = 1,
     scheduler: Annotated[

@@ -43,7 +43,7 @@ from powderkeg.results import Provenance, Result, Summary, Table
 #: Grid of log2 multipliers searched per parameter (half doublings from 1/8 to 4).
 GRID = (-3.0, -2.5, -2.0, -1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0)
 #: Paths per replay during calibration (common random numbers keep comparisons sharp).
-CALIBRATION_PATHS = 32
+CALIBRATION_PATHS = 128
 #: Largest number of coordinate-descent passes.
 MAX_PASSES = 4
 #: Penalty per squared doubling away from a prior: moving a parameter by a factor 2 must

@@ -40,6 +40,8 @@ REPLAY_CHUNK = 32
 #: A mechanism "fires" on a path when it moves at least this share of the balance sheets it
 #: acts on (:func:`mechanism_bases`).
 MATERIALITY = 0.001
+#: Smallest remaining share of stablecoin supply kept in log changes (all redeemed: ln 1e-6).
+SUPPLY_FLOOR = 1e-6
 #: Sales below this (USD bn) are no sale at all (a reverse-stress target, e.g. an issuer
 #: selling Treasuries, happens once it sells more).
 FIRED_THRESHOLD = 0.01
@@ -71,6 +73,15 @@ class ReplayPaths:
         """``P``."""
         return int(next(iter(self.mechanisms.values())).shape[0])
 
+    def take(self, rows: np.ndarray) -> ReplayPaths:
+        """The paths ``rows`` (e.g. a bootstrap resample)."""
+        return ReplayPaths(
+            series={k: v[rows] for k, v in self.series.items()},
+            events={k: v[rows] for k, v in self.events.items()},
+            mechanisms={k: v[rows] for k, v in self.mechanisms.items()},
+            rounds_max=self.rounds_max,
+        )
+
     @classmethod
     def concat(cls, parts: list[ReplayPaths]) -> ReplayPaths:
         """Stack chunks along the path axis (in task order)."""
@@ -98,8 +109,10 @@ def _target_paths(
         return m.scale * lp
     if m.quantity == "stablecoin_supply":
         s = res.stablecoin_supply
+        # a path on which every token is redeemed ends at a finite floor, not -inf
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.log(s[:, 1 : T + 1] / s[:, :1])
+            ratio = np.where(s[:, :1] > 0, s[:, 1 : T + 1] / s[:, :1], 1.0)
+        return np.log(np.maximum(ratio, SUPPLY_FLOOR))
     if m.quantity == "stablecoin_price":
         return np.log(res.stablecoin_price[:, :T])
     if m.quantity == "stress_index":

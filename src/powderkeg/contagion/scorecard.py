@@ -4,13 +4,18 @@ A *move* is a path relative to its value just before the episode starts: a log c
 ``ln(x_t / x_base)`` for prices, supplies and volatility, or a level change ``x_t − x_base``
 for yields (percentage points). The *extreme* of a path is its move with the largest absolute
 value over the window (the earliest such day on ties): the trough of a crash, the peak of a
-rally. A model target has one extreme per Monte Carlo path; the scorecard compares their
-median with the observed extreme:
+rally. The model is summarised by its *median path* (the median over Monte Carlo paths, day
+by day) and the 5–95 % band around it; the scorecard compares the median path's extreme with
+the observed extreme:
 
-* **direction** — the median model extreme and the observed extreme have the same sign;
-* **size error** — median model extreme minus observed extreme (log points or pp);
-* **timing error** — median model day of the extreme minus the observed day (days);
-* **coverage** — the observed extreme lies within the model's 5–95 % band.
+* **direction** — the two extremes have the same sign;
+* **size error** — model extreme minus observed extreme (log points or pp);
+* **timing error** — day of the model extreme minus the observed day (days);
+* **coverage** — the observed extreme lies within the model's band on the observed day.
+
+The median path is the model's central scenario, the path the charts draw; the median of
+per-path extremes would instead mix the troughs of paths that crash with the peaks of paths
+that rally past their start (BTC after a policy pivot), and jump between them with the seed.
 
 Events (an institution group defaulting) are scored by the share of paths on which they
 happen (direction right when that share is at least one half exactly when the event happened)
@@ -90,36 +95,33 @@ def extreme_move(moves: np.ndarray) -> Extreme:
     return Extreme(float(x[day]), day)
 
 
-def extreme_moves(moves: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-path extremes of a (P, T) array of moves: values (P,) and days (P,)."""
-    x = np.asarray(moves, dtype=np.float64)
-    if x.ndim != 2 or x.shape[1] == 0:
-        raise InputError(f"model moves must have shape (paths, days), got {x.shape}")
-    day = np.argmax(np.where(np.isfinite(x), np.abs(x), -1.0), axis=1)
-    return x[np.arange(x.shape[0]), day], day
-
-
 def _band(values: np.ndarray) -> tuple[float, float, float]:
     lo, mid, hi = np.quantile(values, [BAND[0], 0.5, BAND[1]])
     return float(mid), float(lo), float(hi)
 
 
-def score_moves(observed: Extreme, values: np.ndarray, days: np.ndarray) -> TargetScore:
-    """Score per-path model extremes ``values`` (P,) on ``days`` (P,) against ``observed``."""
-    mid, lo, hi = _band(values)
-    model_day = round(float(np.median(days)))
-    direction = None if observed.value == 0.0 else bool(np.sign(mid) == np.sign(observed.value))
+def score_moves(observed: Extreme, moves: np.ndarray) -> TargetScore:
+    """Score the model's daily moves (P, T) against ``observed`` (see the module doc)."""
+    x = np.asarray(moves, dtype=np.float64)
+    if x.ndim != 2 or x.shape[1] == 0:
+        raise InputError(f"model moves must have shape (paths, days), got {x.shape}")
+    lo, mid, hi = np.quantile(x, [BAND[0], 0.5, BAND[1]], axis=0)
+    model = extreme_move(mid)
+    day = min(max(observed.day, 0), x.shape[1] - 1)
+    direction = (
+        None if observed.value == 0.0 else bool(np.sign(model.value) == np.sign(observed.value))
+    )
     return TargetScore(
         observed=observed.value,
         observed_day=observed.day,
-        model=mid,
-        model_low=lo,
-        model_high=hi,
-        model_day=model_day,
+        model=model.value,
+        model_low=float(lo[model.day]),
+        model_high=float(hi[model.day]),
+        model_day=model.day,
         direction_right=direction,
-        size_error=mid - observed.value,
-        timing_error=model_day - observed.day,
-        covered=bool(lo <= observed.value <= hi),
+        size_error=model.value - observed.value,
+        timing_error=model.day - observed.day,
+        covered=bool(lo[day] <= observed.value <= hi[day]),
     )
 
 

@@ -11,6 +11,7 @@ the parameters fitted *without* it: its held-out error is the honest one.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,7 +31,6 @@ from powderkeg.contagion.replay import (
 )
 from powderkeg.contagion.scorecard import (
     TargetScore,
-    extreme_moves,
     score_amount,
     score_event,
     score_moves,
@@ -42,7 +42,10 @@ from powderkeg.parallel import map_chunks
 from powderkeg.results import Provenance, Result, Summary, Table
 
 #: Default paths per episode replay.
-VALIDATION_PATHS = 64
+VALIDATION_PATHS = 128
+#: Bootstrap resamples of the paths for the Monte Carlo standard errors, and their seed.
+BOOTSTRAP = 200
+BOOTSTRAP_SEED = 20231012
 #: Band quantiles of the model paths drawn in the charts.
 CHART_QUANTILES = (0.05, 0.5, 0.95)
 
@@ -63,8 +66,7 @@ def score_target(
         amounts = x[:, lo : hi + 1].sum(axis=1)
         days = lo + np.argmax(x[:, lo : hi + 1], axis=1)
         return score_amount(obs.extreme.value, obs.extreme.day, amounts, days)
-    values, days = extreme_moves(x)
-    return score_moves(obs.extreme, values, days)
+    return score_moves(obs.extreme, x)
 
 
 def objective_term(target: TargetSpec, score: TargetScore) -> float | None:
@@ -93,8 +95,32 @@ def episode_error(episode: Episode, scores: dict[str, TargetScore | None]) -> fl
     return float(np.sqrt(np.mean(vals)))
 
 
+def monte_carlo_errors(
+    episode: Episode, observed: dict[str, ObservedTarget], model: ReplayPaths
+) -> tuple[dict[str, float], float | None]:
+    """Bootstrap standard errors (over paths) of each size error and of the episode RMSE.
+
+    The paths are resampled with replacement :data:`BOOTSTRAP` times (fixed seed) and every
+    target re-scored: the spread says how much of an error is Monte Carlo noise.
+    """
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    sizes: dict[str, list[float]] = {}
+    errors = []
+    for _ in range(BOOTSTRAP):
+        sample = model.take(rng.integers(0, model.n_paths, model.n_paths))
+        scores = {}
+        for t in episode.outcomes.targets:
+            s = scores[t.key] = score_target(episode, t, observed[t.key], sample)
+            if s is not None and math.isfinite(s.size_error):
+                sizes.setdefault(t.key, []).append(s.size_error)
+        with contextlib.suppress(InputError):  # no target scored: no episode error
+            errors.append(episode_error(episode, scores))
+    se = {k: float(np.std(v, ddof=1)) for k, v in sizes.items()}
+    return se, (float(np.std(errors, ddof=1)) if errors else None)
+
+
 def _row(target: TargetSpec, obs: ObservedTarget, s: TargetScore | None,
-         held: TargetScore | None) -> dict[str, Any]:  # fmt: skip
+         held: TargetScore | None, se: float | None) -> dict[str, Any]:  # fmt: skip
     parts = set(target.score)
     row: dict[str, Any] = {
         "key": target.key,
@@ -118,6 +144,7 @@ def _row(target: TargetSpec, obs: ObservedTarget, s: TargetScore | None,
         model_day=s.model_day,
         direction_right=s.direction_right if "direction" in parts else None,
         size_error=s.size_error if "size" in parts and target.kind != "event" else None,
+        size_se=se if "size" in parts and target.kind != "event" else None,
         timing_error=s.timing_error if "timing" in parts else None,
         covered=s.covered if "size" in parts else None,
         held_out_model=None if held is None else held.model,
@@ -154,12 +181,14 @@ def score_episode(
 ) -> dict[str, Any]:
     """The scorecard of one episode as a JSON-safe dict (targets, mechanisms, charts)."""
     rows, charts, scores, held_scores = [], [], {}, {}
+    observed = {t.key: observe(store, episode, t) for t in episode.outcomes.targets}
+    size_se, error_se = monte_carlo_errors(episode, observed, model)
     for target in episode.outcomes.targets:
-        obs = observe(store, episode, target)
+        obs = observed[target.key]
         s = score_target(episode, target, obs, model)
         h = None if held_out is None else score_target(episode, target, obs, held_out)
         scores[target.key], held_scores[target.key] = s, h
-        rows.append(_row(target, obs, s, h))
+        rows.append(_row(target, obs, s, h, size_se.get(target.key)))
         chart = _chart(target, obs, model)
         if chart is not None:
             charts.append(chart)
@@ -206,6 +235,7 @@ def score_episode(
         "mean_abs_timing_error": float(np.mean(timed)) if timed else None,
         "mechanisms_agree": sum(m["agree"] for m in mechanisms),
         "error": error,
+        "error_se": error_se,
         "held_out_error": held_error,
     }
 
@@ -236,12 +266,12 @@ class ValidationResult(Result):
             Table(
                 "Episodes",
                 ["episode", "direction right", "mean |size error|", "mean |timing error| (d)",
-                 "mechanisms agree", "RMSE in-sample", "RMSE held-out"],
+                 "mechanisms agree", "RMSE (± MC s.e.)", "RMSE held-out"],
                 [
                     [e["episode"], f"{e['direction_right']}/{e['direction_scored']}",
                      e["mean_abs_size_error"], e["mean_abs_timing_error"],
-                     f"{e['mechanisms_agree']}/{len(e['mechanisms'])}", e["error"],
-                     e["held_out_error"]]
+                     f"{e['mechanisms_agree']}/{len(e['mechanisms'])}",
+                     _pm(e["error"], e["error_se"]), e["held_out_error"]]
                     for e in p["episodes"]
                 ],
             )
@@ -250,8 +280,8 @@ class ValidationResult(Result):
             tables.append(
                 Table(
                     f"{e['title']} ({e['start']}, {e['window_days']} days, {e['paths']} paths)",
-                    ["target", "observed (day)", "model median [5-95%] (day)", "direction",
-                     "size error", "timing error (d)", "held-out size error"],
+                    ["target", "observed (day)", "model median path [5-95%] (day)", "direction",
+                     "size error (± MC s.e.)", "timing error (d)", "held-out size error"],
                     [_table_row(r) for r in e["targets"]],
                 )
             )  # fmt: skip
@@ -278,9 +308,11 @@ class ValidationResult(Result):
         notes = [
             "Moves are log changes from the last value before the episode (yields: percentage "
             "points); a target's extreme is its largest move over the window; the model value "
-            "is the median over paths of each path's extreme.",
+            "is the extreme of the median path, with the 5-95% band of paths on that day.",
             "Size errors are model minus observed; held-out errors use parameters fitted "
-            "without the episode (leave-one-episode-out).",
+            "without the episode (leave-one-episode-out). ± is the Monte Carlo standard error "
+            f"(bootstrap of the paths, {BOOTSTRAP} resamples): errors within about two of it "
+            "are noise, not model error.",
             f"A mechanism fires on a path when it moves at least {MATERIALITY:.1%} of the "
             "balance sheets it acts on (margin calls: leveraged trading books; fire sales: "
             "marketable assets; redemptions: funds and issuers; reserve sales: issuers' "
@@ -319,6 +351,12 @@ def _fmt(x: Any, digits: int = 3) -> str:
     return str(x)
 
 
+def _pm(x: float | None, se: float | None) -> str:
+    if x is None:
+        return "-"
+    return f"{x:+.3f}" if se is None else f"{x:+.3f} ± {se:.3f}"
+
+
 def _table_row(r: dict[str, Any]) -> list[Any]:
     if r.get("missing"):
         return [r["label"], f"not scored: {r['missing']}", "", "", "", "", ""]
@@ -335,7 +373,7 @@ def _table_row(r: dict[str, Any]) -> list[Any]:
         f"{r['observed']:+.3f}{obs_day}",
         model,
         direction,
-        _fmt(r["size_error"]),
+        _pm(r["size_error"], r["size_se"]),
         _fmt(r["timing_error"]),
         _fmt(r["held_out_size_error"]),
     ]

@@ -1,8 +1,9 @@
 """The report's Contagion section: a Monte Carlo stress run and the two-phase BTC path.
 
 Runs the built-in ``ai-correction`` scenario (2,000 paths; 200 with ``ctx.quick``) seeded
-from ``ctx.seed`` and cached in the store, and the two-phase BTC scenario (5,000 paths; 300
-with ``ctx.quick``). Blocks: the loss distribution (histogram of total capital losses), the
+from ``ctx.seed`` and cached in the store, and the two-phase BTC scenario with the same
+scenario's (calibrated) BTC, shock and policy parameters (5,000 paths; 300 with
+``ctx.quick``). Blocks: the loss distribution (histogram of total capital losses), the
 default cascade (expected new defaults per day by institution group), the BTC fan chart and
 the AI-shock × policy-lag grid. Headlines: expected loss, expected defaults, P(BTC survives
 the first hit), P(BTC gains from the second wave). A "default cascade" block traces one path
@@ -39,7 +40,7 @@ def section(ctx: ReportContext) -> Section | None:
     from powderkeg.contagion.montecarlo import run_stress
     from powderkeg.contagion.scenario_spec import load_scenario
     from powderkeg.contagion.stress_result import loss_histogram
-    from powderkeg.scenarios.two_phase import TwoPhaseParams, fan_chart, run_btc_scenario
+    from powderkeg.scenarios.two_phase import fan_chart, run_btc_scenario
 
     i = 1 if ctx.quick else 0
     scn = load_scenario(SCENARIO)
@@ -51,7 +52,7 @@ def section(ctx: ReportContext) -> Section | None:
         if len(close):
             start_price = float(close.iloc[-1])
     btc = run_btc_scenario(
-        TwoPhaseParams(ai_shock=scn.shock.ai_drawdown.value),
+        _btc_params(scn),
         paths=BTC_PATHS[i],
         days=365,
         seed=ctx.seed,
@@ -116,6 +117,21 @@ def section(ctx: ReportContext) -> Section | None:
     sec.blocks.append(btc.summary().as_html())
     _drain_block(sec)
     return sec
+
+
+def _btc_params(scn: Any) -> Any:
+    """The scenario's central two-phase parameters, with reduced-form forced selling.
+
+    The BTC block (calibrated), the shock and the policy come from the scenario; the reduced
+    form's own leveraged-holder forced selling is switched back on.
+    """
+    from powderkeg.contagion.draws import two_phase_params
+    from powderkeg.scenarios.two_phase import TwoPhaseParams
+
+    defaults = TwoPhaseParams()
+    return two_phase_params(scn).replace(
+        gamma_f=defaults.gamma_f, forced_holdings=defaults.forced_holdings
+    )
 
 
 def _drain_block(sec: Section) -> None:

@@ -21,7 +21,7 @@ from powderkeg.report.context import Headline, ReportContext, Section
 from powderkeg.results import Summary, Table
 
 #: Paths per episode (full report, quick report).
-EPISODE_PATHS = (64, 16)
+EPISODE_PATHS = (128, 16)
 #: Reverse stress tests: scenario, paths per scale and bracket tolerance (full, quick).
 REVERSE_SCENARIO = "ai-correction"
 REVERSE_PATHS = (64, 8)
