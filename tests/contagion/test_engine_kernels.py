@@ -14,32 +14,11 @@ from powderkeg.contagion.institutions import (
     pecking_sales,
 )
 from powderkeg.contagion.shocks import Shocks
+from powderkeg.contagion.simulation_result import PATH_ARRAYS
 from powderkeg.contagion.system import AI_CRYPTO_SHOCK as SHOCK
 from powderkeg.contagion.system import System
 
-ARRAYS = (
-    "prices",
-    "equity",
-    "default_day",
-    "illiquid",
-    "losses",
-    "fire_sales",
-    "units_sold",
-    "stablecoin_redemptions",
-    "stablecoin_requests",
-    "stablecoin_price",
-    "treasury_sales",
-    "policy_actions",
-    "stress_index",
-    "net_liquidity",
-    "money_created",
-    "stablecoin_supply",
-    "agent_sales",
-    "liquidations",
-    "margin_calls",
-    "redemption_requests",
-    "rounds",
-)
+ARRAYS = (*PATH_ARRAYS, "rounds")
 
 
 def _crash(system: System, days: int) -> Shocks:

@@ -135,3 +135,29 @@ def test_cli_json_and_bad_target_exit_code(
     assert run(["--db", db, "stress", "reverse", str(path), "--target", "bank-default",
                 "--paths", "2"]) == 2  # fmt: skip
     assert "--paths must be >= 8" in capsys.readouterr().err
+
+
+def test_api_reverse_job_matches_cli(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from powderkeg.api.app import ApiSettings, create_app
+    from tests.api.conftest import TOKEN, auth, strip_volatile
+    from tests.api.test_jobs import wait
+
+    argv = ["--db", str(tmp_path / "cli.duckdb"), "--json", "stress", "reverse", "ai-correction",
+            "--target", "btc-below-50", "--paths", "8", "--tolerance", "0.5"]  # fmt: skip
+    assert run(argv) == 0
+    expected = json.loads(capsys.readouterr().out)
+    body = {"scenario": "ai-correction", "target": "btc-below-50", "paths": 8, "tolerance": 0.5}
+    with TestClient(create_app(ApiSettings(db=str(tmp_path / "api.duckdb"), token=TOKEN))) as c:
+        r = c.post("/api/jobs/stress/reverse", json=body, headers=auth())
+        assert r.status_code == 202, r.text
+        job = wait(c, r.json()["id"], timeout=120)
+        bad = c.post(
+            "/api/jobs/stress/reverse", json={**body, "scenario": "lehman-2008"}, headers=auth()
+        )
+        odd = c.post("/api/jobs/stress/reverse", json={**body, "target": "nope"}, headers=auth())
+    assert job["status"] == "finished", job
+    assert strip_volatile(job["result"]) == strip_volatile(expected)
+    assert bad.status_code == 422 and "scenario must be one of" in bad.text
+    assert odd.status_code == 422

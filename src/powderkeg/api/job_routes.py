@@ -196,6 +196,21 @@ def available_scenarios() -> list[str]:
     return list(builtin_names())
 
 
+def check_builtin_scenario(name: str) -> None:
+    """422 naming the built-in scenarios unless ``name`` is one (no server files by path)."""
+    if name not in available_scenarios():
+        raise HTTPException(
+            422,
+            detail=[
+                {
+                    "loc": ["body", "scenario"],
+                    "msg": "scenario must be one of: " + ", ".join(available_scenarios()),
+                    "type": "enum",
+                }
+            ],
+        )
+
+
 def register_job_routes(app: FastAPI) -> None:
     """Attach the job submission endpoints to ``app``."""
     limits = app.state.settings
@@ -314,17 +329,7 @@ def register_job_routes(app: FastAPI) -> None:
         """Run a stress scenario by Monte Carlo (as ``stress run``; cached in the store)."""
         if body.paths > limits.max_paths:
             raise too_large("paths", body.paths, limits.max_paths)
-        if body.scenario not in available_scenarios():
-            raise HTTPException(
-                422,
-                detail=[
-                    {
-                        "loc": ["body", "scenario"],
-                        "msg": "scenario must be one of: " + ", ".join(available_scenarios()),
-                        "type": "enum",
-                    }
-                ],
-            )
+        check_builtin_scenario(body.scenario)
         params = body.model_dump()
         run_plan = stress.plan(body.scenario, paths=body.paths, chunk=body.chunk, days=body.days)
 
@@ -365,17 +370,7 @@ def register_job_routes(app: FastAPI) -> None:
         request: Request, response: Response, body: ReverseJobRequest, _auth: TokenDep
     ) -> JobAccepted:
         """Smallest AI-equity shock at which the target happens on half the paths."""
-        if body.scenario not in available_scenarios():
-            raise HTTPException(
-                422,
-                detail=[
-                    {
-                        "loc": ["body", "scenario"],
-                        "msg": "scenario must be one of: " + ", ".join(available_scenarios()),
-                        "type": "enum",
-                    }
-                ],
-            )
+        check_builtin_scenario(body.scenario)
         params = body.model_dump()
         args = {k: v for k, v in params.items() if k != "scenario"}
 

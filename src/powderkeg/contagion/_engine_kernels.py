@@ -348,6 +348,23 @@ class Work(NamedTuple):
 
 
 # --------------------------------------------------------------------------- contracts
+def _path_view(st: RoundState, p: int) -> PathView:
+    """Path ``p``'s rows of the chunk's ledger and obligation arrays (views, not copies)."""
+    return PathView(
+        st.price[p],
+        st.units[p],
+        st.cash[p],
+        st.face[p],
+        st.mark[p],
+        st.equity[p],
+        st.pending[p],
+        st.edge_due[p],
+        st.redeem_due[p],
+        st.commit_due[p],
+        st.default_day[p],
+    )
+
+
 def _agent_sum(ptr: np.ndarray, edges: np.ndarray, values: np.ndarray, a: int) -> float:
     """``Σ values[e]`` over agent ``a``'s contracts (one side), ascending."""
     total = 0.0
@@ -880,19 +897,7 @@ def clear_paths_python(
     crypto = sx.type_members[sx.type_ptr[_CRYPTO_LEVERAGE] : sx.type_ptr[_CRYPTO_LEVERAGE + 1]]
     for j in range(rows.shape[0]):
         p = rows[j]
-        pv = PathView(
-            st.price[p],
-            st.units[p],
-            st.cash[p],
-            st.face[p],
-            st.mark[p],
-            st.equity[p],
-            st.pending[p],
-            st.edge_due[p],
-            st.redeem_due[p],
-            st.commit_due[p],
-            st.default_day[p],
-        )
+        pv = _path_view(st, p)
         _clear_path(
             pv,
             sx.asset_par,
@@ -1601,19 +1606,7 @@ def behave_paths_python(
     flows = np.zeros(3)
     for j in range(rows.shape[0]):
         p = rows[j]
-        pv = PathView(
-            st.price[p],
-            st.units[p],
-            st.cash[p],
-            st.face[p],
-            st.mark[p],
-            st.equity[p],
-            st.pending[p],
-            st.edge_due[p],
-            st.redeem_due[p],
-            st.commit_due[p],
-            st.default_day[p],
-        )
+        pv = _path_view(st, p)
         buf.margin_call[p, :] = 0.0
         buf.redemption[p, :] = 0.0
         buf.liquidation[p, :] = 0.0
@@ -1662,6 +1655,7 @@ def behave_paths_python(
 
 # --------------------------------------------------------------------------- binding
 _HELPERS = (
+    "_path_view",
     "_agent_sum",
     "_agent_masked_sum",
     "_owed",

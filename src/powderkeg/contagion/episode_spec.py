@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import pandas as pd
-import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from powderkeg.contagion.scenario_spec import (
@@ -39,6 +38,7 @@ from powderkeg.contagion.scenario_spec import (
     _format_errors,
     _Strict,
     load_scenario,
+    read_yaml,
 )
 from powderkeg.exceptions import InputError
 
@@ -264,19 +264,6 @@ def builtin_names() -> list[str]:
     return [name for _, name in sorted(out)]
 
 
-def _read_yaml(path: Path) -> object:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f", line {mark.line + 1}" if mark is not None else ""
-        raise InputError(
-            f"{path.name}{line}: invalid YAML ({getattr(exc, 'problem', exc)})"
-        ) from None
-
-
 def load_episode(name_or_path: str | Path) -> Episode:
     """Load a built-in episode by name, or the episode whose scenario file is at a path.
 
@@ -301,7 +288,7 @@ def load_episode(name_or_path: str | Path) -> Episode:
     out_path = path.with_name(f"{path.stem}.outcomes.yaml")
     if not out_path.is_file():
         raise InputError(f"{path.name}: no outcomes file beside it (expected {out_path.name})")
-    data = _read_yaml(out_path)
+    data = read_yaml(out_path)
     if not isinstance(data, dict):
         raise InputError(f"{out_path.name}: an outcomes file must be a mapping of keys")
     try:

@@ -1,8 +1,9 @@
-"""Institution types, their parameters and their vectorised behaviour rules (model-spec §3).
+"""Institution types, their parameters and the array forms of their sale rules (model-spec §3).
 
-Agents are grouped by type; every rule below acts on all agents of one type and all paths at
-once (arrays with a leading path axis ``P``). Rules only *post* sale orders (units) and
-obligations; markets clear them simultaneously afterwards (model-spec §3.7 pitfall 2).
+The sale rules below act on arrays of agents and paths; they are the reference forms of the
+rules the agent engine runs per path in :mod:`._engine_kernels` (tested equal there). Rules
+only *post* sale orders (units) and obligations; markets clear them simultaneously afterwards
+(model-spec §3.7 pitfall 2).
 
 Leverage conventions (model-spec §0.3):
 
@@ -87,22 +88,7 @@ def default_param(name: str, kind: AgentType) -> float:
     return float(table.get(kind, table["default"]))
 
 
-# --------------------------------------------------------------------------- sale kernels
-def pro_rata_sales(
-    need: np.ndarray, available: np.ndarray, price: np.ndarray, sellable: np.ndarray
-) -> np.ndarray:
-    """Units to sell so that ``need`` (P, m) USD bn is raised pro rata across holdings.
-
-    ``Γ = min(1, need / Σ_k avail_k P_k)`` of every sellable asset (Cont–Schaanning step 3);
-    ``available`` (P, m, K) are units not already queued, ``sellable`` (K,) a mask.
-    """
-    avail = available * sellable[None, None, :]
-    value = np.einsum("pmk,pk->pm", avail, price)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        gamma = np.where(value > 0, np.minimum(1.0, np.maximum(need, 0.0) / value), 0.0)
-    return gamma[:, :, None] * avail
-
-
+# ------------------------------------------------------------ sale rules (reference forms)
 def pecking_sales(
     need: np.ndarray,
     available: np.ndarray,
@@ -181,23 +167,6 @@ def hedge_fund_sales(
         target = np.maximum(eml + 2.0 * (equity_ratio0 - eml) / 3.0, 1e-12)
         sale = assets - np.maximum(equity, 0.0) / target
     return np.where((equity > 0) & (ell < buffer), np.maximum(sale, 0.0), 0.0)
-
-
-def fund_redemptions(
-    nav: np.ndarray, nav0: np.ndarray, max_loss: np.ndarray, sensitivity: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Open-ended fund redemption requests (model-spec §3.3.3).
-
-    New redemptions (USD bn at the current NAV) are
-    ``κ · (NAV/NAV₀) · NAV₀ · Δm`` with ``m_t = max_{s<=t} (1 − NAV_s/NAV₀)`` (2.5 × initial
-    shares × increase in relative NAV loss, paid at the current NAV per share).
-    Returns the requests and the updated running maximum loss.
-    """
-    with np.errstate(divide="ignore", invalid="ignore"):
-        loss = np.where(nav0 > 0, 1.0 - nav / np.where(nav0 > 0, nav0, 1.0), 0.0)
-    new_max = np.maximum(max_loss, loss)
-    request = sensitivity * np.maximum(nav, 0.0) * (new_max - max_loss)
-    return request, new_max
 
 
 def ai_spreads(

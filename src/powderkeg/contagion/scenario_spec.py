@@ -528,19 +528,23 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
         path = candidate
     if not path.is_file():
         raise InputError(f"scenario file not found: {path}")
+    return parse_scenario(read_yaml(path), path.name)
+
+
+def read_yaml(path: Path) -> Any:
+    """The YAML document in ``path``; errors name the file (and the line of a syntax error)."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f", line {mark.line + 1}" if mark is not None else ""
         raise InputError(
             f"{path.name}{line}: invalid YAML ({getattr(exc, 'problem', exc)})"
         ) from None
-    return parse_scenario(data, path.name)
 
 
 def list_scenarios() -> list[Scenario]:

@@ -22,6 +22,31 @@ from powderkeg.results import Provenance, Result, Summary, Table
 __all__ = ["SimulationResult"]
 
 
+#: Outputs with a leading path axis (stacked by :meth:`SimulationResult.concat`).
+PATH_ARRAYS = (
+    "prices",
+    "equity",
+    "default_day",
+    "illiquid",
+    "losses",
+    "fire_sales",
+    "units_sold",
+    "stablecoin_redemptions",
+    "stablecoin_requests",
+    "stablecoin_price",
+    "treasury_sales",
+    "policy_actions",
+    "stress_index",
+    "net_liquidity",
+    "money_created",
+    "stablecoin_supply",
+    "agent_sales",
+    "liquidations",
+    "margin_calls",
+    "redemption_requests",
+)
+
+
 @dataclass(frozen=True)
 class SimulationResult(Result):
     """Outcome of :func:`~powderkeg.contagion.engine.simulate` (USD bn).
@@ -147,29 +172,7 @@ class SimulationResult(Result):
             raise InputError("nothing to concatenate")
         first = parts[0]
         cat = {
-            name: np.concatenate([getattr(p, name) for p in parts], axis=0)
-            for name in (
-                "prices",
-                "equity",
-                "default_day",
-                "illiquid",
-                "losses",
-                "fire_sales",
-                "units_sold",
-                "stablecoin_redemptions",
-                "stablecoin_requests",
-                "stablecoin_price",
-                "treasury_sales",
-                "policy_actions",
-                "stress_index",
-                "net_liquidity",
-                "money_created",
-                "stablecoin_supply",
-                "agent_sales",
-                "liquidations",
-                "margin_calls",
-                "redemption_requests",
-            )
+            name: np.concatenate([getattr(p, name) for p in parts], axis=0) for name in PATH_ARRAYS
         }
         events: list[dict[str, Any]] = []
         offset = 0

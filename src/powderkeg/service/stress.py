@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from powderkeg.contagion.calibration import CalibrationResult
@@ -13,7 +14,7 @@ if TYPE_CHECKING:
     from powderkeg.contagion.validation import ValidationResult
     from powderkeg.data.store import Store
     from powderkeg.parallel import ProgressCallback
-    from powderkeg.results import Result
+    from powderkeg.results import Provenance, Result
 
 ENGINES = ("reduced", "agent")
 
@@ -160,7 +161,6 @@ def validate(
     from powderkeg.contagion.multipliers import Multipliers
     from powderkeg.contagion.validation import ValidationResult, run_validation
     from powderkeg.parallel import check_backend
-    from powderkeg.results import Provenance
 
     check_backend(workers, scheduler)
     paths = check_int(paths, "--paths", minimum=8, maximum=5000)
@@ -179,24 +179,13 @@ def validate(
             f"paths={paths}:seed={seed}:data={store.data_version()}",
         ]
     )
-    hit = store.cache_get(VALIDATION_NAMESPACE, key)
-    if hit is not None:
-        if progress is not None:
-            progress(1, 1, "cached")
-        prov = hit["provenance"]
-        return ValidationResult(
-            hit["payload"], Provenance(prov["sources"], prov["parameters"], prov["seed"])
-        )
-    result = run_validation(
-        eps, store, multipliers=mult, folds=folds, calibration_label=label, paths=paths,
-        seed=seed, workers=workers, scheduler=scheduler, progress=progress,
+    return _cached(
+        store, VALIDATION_NAMESPACE, key, ValidationResult, progress,
+        lambda: run_validation(
+            eps, store, multipliers=mult, folds=folds, calibration_label=label, paths=paths,
+            seed=seed, workers=workers, scheduler=scheduler, progress=progress,
+        ),
     )  # fmt: skip
-    if not store.read_only:
-        cached = result.to_dict()
-        store.cache_put(
-            VALIDATION_NAMESPACE, key, {"payload": cached, "provenance": cached.pop("provenance")}
-        )
-    return result
 
 
 def calibrate(
@@ -247,7 +236,6 @@ def reverse(
     from powderkeg.contagion.reverse import ReverseResult, check_target, reverse_stress
     from powderkeg.contagion.scenario_spec import load_scenario, scenario_hash
     from powderkeg.parallel import check_backend
-    from powderkeg.results import Provenance
 
     check_backend(workers, scheduler)
     check_target(target)
@@ -256,19 +244,39 @@ def reverse(
         f"{AGENT_MODEL_VERSION}:{scenario_hash(scn)}:{target}:paths={paths}:seed={seed}:"
         f"days={days}:tol={tolerance}:max={max_scale}"
     )
-    hit = None if store is None else store.cache_get(REVERSE_NAMESPACE, key)
-    if hit is not None:
-        prov = hit["provenance"]
-        return ReverseResult(
-            hit["payload"], Provenance(prov["sources"], prov["parameters"], prov["seed"])
-        )
-    result = reverse_stress(
-        scn, target, paths=paths, seed=seed, days=days, tolerance=tolerance,
-        max_scale=max_scale, workers=workers, scheduler=scheduler, progress=progress,
+    return _cached(
+        store, REVERSE_NAMESPACE, key, ReverseResult, progress,
+        lambda: reverse_stress(
+            scn, target, paths=paths, seed=seed, days=days, tolerance=tolerance,
+            max_scale=max_scale, workers=workers, scheduler=scheduler, progress=progress,
+        ),
     )  # fmt: skip
+
+
+R = TypeVar("R", bound="Result")
+
+
+def _cached(
+    store: Store | None,
+    namespace: str,
+    key: str,
+    kind: Callable[[dict[str, Any], Provenance], R],
+    progress: ProgressCallback | None,
+    compute: Callable[[], R],
+) -> R:
+    """``compute()``, or the result stored under ``key`` (stored afterwards when writable)."""
+    from powderkeg.results import Provenance
+
+    hit = None if store is None else store.cache_get(namespace, key)
+    if hit is not None:
+        if progress is not None:
+            progress(1, 1, "cached")
+        prov = hit["provenance"]
+        return kind(hit["payload"], Provenance(prov["sources"], prov["parameters"], prov["seed"]))
+    result = compute()
     if store is not None and not store.read_only:
-        cached = result.to_dict()
+        payload = result.to_dict()
         store.cache_put(
-            REVERSE_NAMESPACE, key, {"payload": cached, "provenance": cached.pop("provenance")}
+            namespace, key, {"payload": payload, "provenance": payload.pop("provenance")}
         )
     return result
