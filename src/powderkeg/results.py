@@ -138,7 +138,7 @@ class Summary:
     def as_html(self) -> str:
         """Render as an HTML fragment."""
         esc = html.escape
-        out = [f"<div class='pk-summary'><h3>{esc(self.title)}</h3>"]
+        out = ["<div class='pk-summary'>" + (f"<h3>{esc(self.title)}</h3>" if self.title else "")]
         if self.facts:
             out.append("<table class='pk-facts'>")
             out += [
@@ -150,9 +150,7 @@ class Summary:
             out += [f"<th>{esc(c)}</th>" for c in table.columns]
             out.append("</tr></thead><tbody>")
             for row in table.rows:
-                out.append(
-                    "<tr>" + "".join(f"<td>{esc(format_value(c))}</td>" for c in row) + "</tr>"
-                )
+                out.append("<tr>" + "".join(_cell(c) for c in row) + "</tr>")
             out.append("</tbody></table>")
         if self.notes:
             out.append(
@@ -165,6 +163,12 @@ class Summary:
 
     def __str__(self) -> str:
         return self.as_text()
+
+
+def _cell(value: Any) -> str:
+    """A table cell; prose (text longer than a label) is marked to be set left-aligned."""
+    opening = "<td class='txt'>" if isinstance(value, str) and len(value) > 24 else "<td>"
+    return f"{opening}{html.escape(format_value(value))}</td>"
 
 
 @dataclass

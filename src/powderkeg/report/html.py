@@ -43,7 +43,7 @@ main{max-width:1200px;margin:0 auto;padding:20px 40px}
 section{background:#fff;border:1px solid #e3e6ea;border-radius:8px;padding:16px 24px;margin:18px 0}
 .pk-table{border-collapse:collapse;font-size:13px;margin:8px 0}
 .pk-table th,.pk-table td{border-bottom:1px solid #eceef1;padding:4px 10px;text-align:right}
-.pk-table th:first-child,.pk-table td:first-child{text-align:left}
+.pk-table th:first-child,.pk-table td:first-child,.pk-table td.txt{text-align:left}
 .headlines{display:grid;grid-template-columns:repeat(auto-fill,minmax(260px,1fr));gap:12px}
 .headline{border-left:4px solid #d9480f;padding:6px 12px;background:#fff7f2}
 .headline .v{font-size:22px;font-weight:600}.headline .l{font-size:12px;color:#5c6370}
