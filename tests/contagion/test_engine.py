@@ -242,7 +242,7 @@ def test_threshold_engine_units_sold_monotone_in_shock(banks, shock, factor):
     assert large.units_sold[0, 0] >= small.units_sold[0, 0] - 1e-9
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(
     st.lists(
         st.tuples(st.floats(5, 40), st.floats(10, 80), st.floats(2.0, 5)), min_size=2, max_size=4

@@ -98,12 +98,20 @@ def test_not_reached_is_explicit() -> None:
     assert "not reached" in res.summary().as_text()
 
 
-def test_backends_give_the_same_answer() -> None:
-    scn = parse_scenario(closed_form(leverage=10.0))
-    serial = reverse_stress(scn, "bank-default", paths=64, tolerance=0.05)
-    pooled = reverse_stress(scn, "bank-default", paths=64, tolerance=0.05, workers=2)
-    assert serial.payload["evaluations"] == pooled.payload["evaluations"]
-    assert serial.payload["scale"] == pooled.payload["scale"]
+@pytest.mark.enable_socket
+def test_serial_processes_and_dask_give_the_same_answer() -> None:
+    """A random scenario (ai-correction): the same seeded chunks whichever backend runs them."""
+    from powderkeg.contagion.scenario_spec import load_scenario
+
+    scn = load_scenario("ai-correction")
+    kw = {"paths": 64, "tolerance": 1.0, "days": 30}
+    serial = reverse_stress(scn, "btc-below-50", **kw)
+    pooled = reverse_stress(scn, "btc-below-50", workers=2, **kw)
+    dask = reverse_stress(scn, "btc-below-50", workers=2, scheduler="dask-local", **kw)
+    assert len(serial.payload["evaluations"]) >= 3
+    for other in (pooled, dask):
+        assert other.payload["evaluations"] == serial.payload["evaluations"]
+        assert other.payload["scale"] == serial.payload["scale"]
 
 
 def test_scaled_scenario_caps_the_fall() -> None:

@@ -50,7 +50,6 @@ QUANTITIES = (
     "stablecoin_price",
     "stress_index",
     "liquidations",
-    "fund_redemptions",
 )
 #: Scorecard parts.
 PARTS = ("direction", "size", "timing")

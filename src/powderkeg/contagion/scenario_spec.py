@@ -450,10 +450,13 @@ class Scenario(_Strict):
 
     def sources(self) -> list[dict[str, Any]]:
         """The figures' sources and grades (for provenance)."""
-        return [
-            {"key": key, "value": f.value, "range": f.range, "grade": f.grade, "source": f.source}
-            for key, f in self.figures()
-        ]
+        out = []
+        for key, f in self.figures():
+            row = {"key": key, "value": f.value, "range": f.range, "grade": f.grade}
+            if f.prior is not None:
+                row.update(prior=f.prior, calibrated=f.calibrated)
+            out.append({**row, "source": f.source})
+        return out
 
 
 def _walk(obj: Any, prefix: str) -> Iterator[tuple[str, Figure]]:
