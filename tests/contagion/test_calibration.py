@@ -13,7 +13,7 @@ from powderkeg.contagion import calibration as cal
 from powderkeg.contagion.draws import Layout, member_leverage
 from powderkeg.contagion.episode_spec import builtin_dir, load_episode
 from powderkeg.contagion.multipliers import Multipliers, apply
-from powderkeg.contagion.replay import replay
+from powderkeg.contagion.replay import replay_many
 from powderkeg.contagion.scenario_spec import load_scenario, parse_scenario
 from powderkeg.contagion.scorecard import extreme_move
 from powderkeg.exceptions import InputError
@@ -76,7 +76,7 @@ def _self_generated(tmp_path: Path, name: str, truth: Multipliers) -> Path:
     for f in (f"{name}.yaml", f"{name}.outcomes.yaml"):
         shutil.copy(builtin_dir() / f, tmp_path / f)
     ep = load_episode(tmp_path / f"{name}.yaml")
-    model = replay(ep, truth, paths=8, seed=3)
+    model = replay_many({"truth": (ep, truth)}, paths=8, seed=3)["truth"]
     out = yaml.safe_load((tmp_path / f"{name}.outcomes.yaml").read_text(encoding="utf-8"))
     targets = []
     for key in ("btc", "eth"):

@@ -33,11 +33,10 @@ import yaml
 from powderkeg.contagion.episode_spec import Episode
 from powderkeg.contagion.multipliers import Multipliers
 from powderkeg.contagion.observed import ObservedTarget, observe
-from powderkeg.contagion.replay import ReplayPaths, replay_chunk, replay_tasks
+from powderkeg.contagion.replay import replay_many
 from powderkeg.contagion.validation import episode_error, score_target
 from powderkeg.data.store import Store
 from powderkeg.exceptions import InputError
-from powderkeg.parallel import map_chunks
 from powderkeg.results import Provenance, Result, Summary, Table
 
 #: Grid of log2 multipliers searched per parameter (half doublings from 1/8 to 4).
@@ -140,27 +139,21 @@ class _Evaluator:
         return self.errors[self.key(name, m)]
 
     def run(self, pairs: list[tuple[str, Multipliers]]) -> None:
-        todo = list(
-            {self.key(n, m): (n, m) for n, m in pairs if self.key(n, m) not in self.errors}.values()
-        )
+        todo = {
+            self.key(n, m): (self.episodes[n], m)
+            for n, m in pairs
+            if self.key(n, m) not in self.errors
+        }
         if not todo:
             return
-        tasks, owner = [], []
-        for name, m in todo:
-            t = replay_tasks(self.episodes[name], m, paths=self.paths, seed=self.seed)
-            tasks += t
-            owner += [self.key(name, m)] * len(t)
         self.batches += 1
-        parts = map_chunks(
-            replay_chunk, tasks, workers=self.workers, scheduler=self.scheduler,
+        runs = replay_many(
+            todo, paths=self.paths,
+            seed=self.seed, workers=self.workers, scheduler=self.scheduler,
             progress=self.progress, label=f"calibration batch {self.batches}",
         )  # fmt: skip
-        grouped: dict[Key, list[ReplayPaths]] = {}
-        for k, part in zip(owner, parts):
-            grouped.setdefault(k, []).append(part)
-        for k, chunks in grouped.items():
+        for k, model in runs.items():
             ep = self.episodes[k[0]]
-            model = ReplayPaths.concat(chunks)
             scores = {
                 t.key: score_target(ep, t, self.observed[ep.name][t.key], model)
                 for t in ep.outcomes.targets

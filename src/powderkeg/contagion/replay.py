@@ -20,8 +20,9 @@ bank action).
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -34,6 +35,8 @@ from powderkeg.contagion.policy import FACILITY_LOAN, QE_PURCHASE, RATE_CUT
 from powderkeg.contagion.scenario_spec import Scenario, parse_scenario
 from powderkeg.contagion.simulation_result import SimulationResult
 from powderkeg.parallel import chunk_sizes, map_chunks, spawn_seeds
+
+K = TypeVar("K", bound=Hashable)
 
 #: Paths per replay task.
 REPLAY_CHUNK = 32
@@ -204,37 +207,47 @@ def replay_tasks(
     return [(scn, out, n, s) for n, s in zip(sizes, spawn_seeds(seed, len(sizes)))]
 
 
-def replay(
-    episode: Episode,
-    multipliers: Multipliers | None = None,
+def replay_many(
+    jobs: Mapping[K, tuple[Episode, Multipliers]],
     *,
-    paths: int = 64,
+    paths: int = 128,
     seed: int = 1,
     workers: int = 1,
     scheduler: str | None = None,
     progress: Any = None,
-) -> ReplayPaths:
-    """Replay ``episode`` through the agent engine with ``multipliers`` applied.
+    label: str = "episode replays",
+) -> dict[K, ReplayPaths]:
+    """Replay every job's episode with its multipliers, in one batch of chunks.
 
     Parameters
     ----------
-    episode : Episode
-    multipliers : Multipliers, optional
-        Calibrated parameters (default: the scenario's priors).
+    jobs : mapping
+        Any keys to ``(episode, multipliers)``; every replay uses the same seeded chunks
+        (common random numbers across jobs).
     paths, seed : int
-        Monte Carlo paths and root seed.
+        Monte Carlo paths per job and root seed.
     workers, scheduler
         Backend of :func:`powderkeg.parallel.map_chunks` (same results on every backend).
     progress : callable, optional
-        ``progress(done, total, label)``.
+        ``progress(done, total, label)`` after each chunk.
+    label : str
+        Progress label.
 
     Returns
     -------
-    ReplayPaths
+    dict
+        The jobs' keys to their :class:`ReplayPaths`.
     """
-    tasks = replay_tasks(episode, multipliers or Multipliers(), paths=paths, seed=seed)
+    tasks: list[tuple[Any, ...]] = []
+    owner: list[K] = []
+    for key, (episode, mult) in jobs.items():
+        batch = replay_tasks(episode, mult, paths=paths, seed=seed)
+        tasks += batch
+        owner += [key] * len(batch)
     parts = map_chunks(
-        replay_chunk, tasks, workers=workers, scheduler=scheduler, progress=progress,
-        label=episode.name,
-    )  # fmt: skip
-    return ReplayPaths.concat(parts)
+        replay_chunk, tasks, workers=workers, scheduler=scheduler, progress=progress, label=label
+    )
+    grouped: dict[K, list[ReplayPaths]] = {}
+    for key, part in zip(owner, parts):
+        grouped.setdefault(key, []).append(part)
+    return {key: ReplayPaths.concat(chunks) for key, chunks in grouped.items()}

@@ -22,13 +22,7 @@ import pandas as pd
 from powderkeg.contagion.episode_spec import MECHANISMS, Episode, TargetSpec
 from powderkeg.contagion.multipliers import Multipliers
 from powderkeg.contagion.observed import ObservedTarget, observe
-from powderkeg.contagion.replay import (
-    MATERIALITY,
-    ReplayPaths,
-    mechanism_bases,
-    replay_chunk,
-    replay_tasks,
-)
+from powderkeg.contagion.replay import MATERIALITY, ReplayPaths, mechanism_bases, replay_many
 from powderkeg.contagion.scorecard import (
     TargetScore,
     score_amount,
@@ -38,7 +32,6 @@ from powderkeg.contagion.scorecard import (
 from powderkeg.contagion.validation_charts import episode_chart
 from powderkeg.data.store import Store
 from powderkeg.exceptions import InputError
-from powderkeg.parallel import map_chunks
 from powderkeg.results import Provenance, Result, Summary, Table
 
 #: Default paths per episode replay.
@@ -413,34 +406,18 @@ def run_validation(
     """
     if not episodes:
         raise InputError("no episode to validate")
-    jobs: list[tuple[str, str, Multipliers]] = []
+    jobs: dict[tuple[str, str], tuple[Episode, Multipliers]] = {}
     for ep in episodes:
-        jobs.append((ep.name, "main", multipliers))
+        jobs[(ep.name, "main")] = (ep, multipliers)
         if folds is not None and ep.name in folds:
-            jobs.append((ep.name, "held_out", folds[ep.name]))
-    by_name = {ep.name: ep for ep in episodes}
-    tasks, owner = [], []
-    for name, kind, mult in jobs:
-        t = replay_tasks(by_name[name], mult, paths=paths, seed=seed)
-        tasks += t
-        owner += [(name, kind)] * len(t)
-    parts = map_chunks(
-        replay_chunk, tasks, workers=workers, scheduler=scheduler, progress=progress,
-        label="episode replays",
-    )  # fmt: skip
-    grouped: dict[tuple[str, str], list[ReplayPaths]] = {}
-    for key, part in zip(owner, parts):
-        grouped.setdefault(key, []).append(part)
+            jobs[(ep.name, "held_out")] = (ep, folds[ep.name])
+    runs = replay_many(
+        jobs, paths=paths, seed=seed, workers=workers, scheduler=scheduler, progress=progress
+    )
     cards = [
-        score_episode(
-            ep,
-            ReplayPaths.concat(grouped[(ep.name, "main")]),
-            store,
-            ReplayPaths.concat(grouped[(ep.name, "held_out")]) if (ep.name, "held_out") in grouped
-            else None,
-        )
+        score_episode(ep, runs[(ep.name, "main")], store, runs.get((ep.name, "held_out")))
         for ep in episodes
-    ]  # fmt: skip
+    ]
     payload = {
         "paths": paths,
         "seed": seed,
