@@ -16,6 +16,7 @@ from powderkeg.cli.main import run
 from powderkeg.contagion.episode_spec import load_episode
 from powderkeg.contagion.multipliers import Multipliers
 from powderkeg.contagion.observed import observe
+from powderkeg.contagion.scorecard import Extreme
 from powderkeg.contagion.validation import run_validation
 from tests.api.conftest import TOKEN, auth, strip_volatile
 
@@ -42,9 +43,9 @@ def test_observed_btc_move_by_hand(real_store, shared_data: Path) -> None:  # ty
 def test_yields_are_level_changes_and_missing_series_are_named(real_store) -> None:  # type: ignore[no-untyped-def]
     ep = load_episode("march-2020")
     y = observe(real_store, ep, next(t for t in ep.outcomes.targets if t.key == "ten_year_yield"))
-    assert y.extreme is not None
-    # DGS10 fell from 1.56% (18 Feb 2020) to 0.54% on 9 Mar 2020: about -1.0 pp
-    assert -1.1 < y.extreme.value < -0.9
+    # DGS10 fell from 1.55% (18 Feb 2020, the last value before the start) to 0.54% on
+    # 9 Mar 2020, day 19 of the window: -1.01 pp (raw file jonsflow__risk-model/DGS10.csv)
+    assert y.extreme == Extreme(pytest.approx(0.54 - 1.55), 19)
     assert observe(None, ep, ep.outcomes.targets[0]).missing == "no store given"
 
 
@@ -65,7 +66,10 @@ def test_cli_validate_scorecard(real_store_path: Path, tmp_path: Path,
     usdc = next(r for r in svb["targets"] if r["key"] == "usdc_price")
     assert usdc["observed"] == pytest.approx(math.log(0.87)) and usdc["observed_day"] == 3
     vix = next(r for r in svb["targets"] if r["key"] == "vix")
-    assert vix["size_error"] is None and vix["direction_right"] is not None
+    # the VIX rose from 19.59 (7 Mar 2023) to 26.52 on 13 Mar (day 5); the stress index rises
+    assert vix["observed"] == pytest.approx(math.log(26.52 / 19.59), abs=1e-4)
+    assert vix["observed_day"] == 5 and vix["direction_right"] is True
+    assert vix["size_error"] is None  # a stress index and the VIX share no unit
     mechs = {m["mechanism"]: m for m in svb["mechanisms"]}
     assert mechs["policy"]["history_fired"] is True and mechs["policy"]["model_fired"] is True
     assert svb["direction_scored"] == sum(r["direction_right"] is not None for r in svb["targets"])
