@@ -37,7 +37,7 @@ def test_observed_btc_move_by_hand(real_store, shared_data: Path) -> None:  # ty
     obs = observe(real_store, ep, next(t for t in ep.outcomes.targets if t.key == "btc"))
     assert obs.extreme is not None and obs.missing is None
     assert obs.extreme.value == pytest.approx(value, abs=1e-9)
-    assert obs.extreme.day == ep.day_of(day) == 15
+    assert obs.extreme.day == ep.scenario.day_of(day) == 15
 
 
 def test_yields_are_level_changes_and_missing_series_are_named(real_store) -> None:  # type: ignore[no-untyped-def]

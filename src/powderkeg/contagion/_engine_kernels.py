@@ -401,6 +401,16 @@ def _owed(
         out[i] = _agent_sum(ptr, edges, due, i) + redeem[i] + commit[i]
 
 
+def _split_weight(
+    e: int, weight: np.ndarray, face: np.ndarray, due: np.ndarray, use_weight: bool
+) -> float:
+    """Weight of contract ``e`` in :func:`_pro_rata`: ``weight[e]``, or ``max(face − due, 0)``."""
+    if use_weight:
+        return weight[e]
+    w = face[e] - due[e]
+    return w if w >= 0.0 else 0.0
+
+
 def _pro_rata(
     ptr: np.ndarray,
     edges: np.ndarray,
@@ -436,20 +446,11 @@ def _pro_rata(
         for j in range(ptr[a], ptr[a + 1]):
             e = edges[j]
             if mask[e]:
-                if use_weight:
-                    w = weight[e]
-                else:
-                    w = face[e] - due[e]
-                    w = w if w >= 0.0 else 0.0
-                tot += w
+                tot += _split_weight(e, weight, face, due, use_weight)
         for j in range(ptr[a], ptr[a + 1]):
             e = edges[j]
             if mask[e]:
-                if use_weight:
-                    w = weight[e]
-                else:
-                    w = face[e] - due[e]
-                    w = w if w >= 0.0 else 0.0
+                w = _split_weight(e, weight, face, due, use_weight)
                 share = w / tot if tot > 0 else 0.0
                 y = x * share
                 target[e] = target[e] + (y if y <= w else w)
@@ -1658,6 +1659,7 @@ _HELPERS = (
     "_path_view",
     "_agent_sum",
     "_agent_masked_sum",
+    "_split_weight",
     "_owed",
     "_pro_rata",
     "_edge_frac",

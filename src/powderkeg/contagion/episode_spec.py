@@ -214,10 +214,6 @@ class Episode:
         """Day 0 of the replay."""
         return pd.Timestamp(self.scenario.start_date)
 
-    def day_of(self, date: str) -> int:
-        """Calendar day of ``date`` counted from the start (day 0)."""
-        return int((pd.Timestamp(date) - self.start).days)
-
 
 def _check_against(scn: Scenario, out: Outcomes, where: str) -> None:
     assets = {a.key for a in scn.assets}

@@ -78,13 +78,8 @@ def _scaled(fig: Figure, m: float, lo: float, hi: float, what: str) -> Figure:
     """``fig`` times ``m`` (value and range) clipped to ``[lo, hi]``, the source annotated."""
     if m == 1.0:
         return fig
-    value = min(max(fig.value * m, lo), hi)
-    rng = None
-    if fig.range is not None:
-        a, b = sorted(min(max(x * m, lo), hi) for x in fig.range)
-        rng = (min(a, value), max(b, value))
-    note = f"prior {fig.value:g} x {m:g} ({what})"
-    return fig.model_copy(update={"value": value, "range": rng, "note": note})
+    out = fig.scaled(m).clipped(lo, hi)
+    return out.model_copy(update={"note": f"prior {fig.value:g} x {m:g} ({what})"})
 
 
 def apply(scn: Scenario, mult: Multipliers) -> Scenario:

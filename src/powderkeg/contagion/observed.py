@@ -74,13 +74,11 @@ def _series_moves(store: Store, target: TargetSpec, episode: Episode) -> Observe
     before = x[x.index < start]
     inside = x[x.index >= start]
     if before.empty or inside.empty:
-        first, last = (
-            store.series_info(symbol)["first_date"],
-            store.series_info(symbol)["last_date"],
-        )
+        info = store.series_info(symbol)
         return ObservedTarget(
             "move", None, None, None,
-            f"{symbol} has no data around {start:%Y-%m-%d} (stored {first} to {last})",
+            f"{symbol} has no data around {start:%Y-%m-%d} "
+            f"(stored {info['first_date']} to {info['last_date']})",
             symbol,
         )  # fmt: skip
     base = float(before.iloc[-1])
@@ -98,12 +96,12 @@ def observe(store: Store | None, episode: Episode, target: TargetSpec) -> Observ
     """The observation of ``target`` (a store is needed for series targets only)."""
     obs = target.observed
     if obs.happened is not None:
-        day = None if obs.date is None else episode.day_of(obs.date)
+        day = None if obs.date is None else episode.scenario.day_of(obs.date)
         ext = Extreme(1.0 if obs.happened else 0.0, -1 if day is None else day)
         return ObservedTarget("event", None, ext, obs.happened, None, obs.source or "")
     if obs.published is not None:
         pub = obs.published
-        day = episode.day_of(pub.date)
+        day = episode.scenario.day_of(pub.date)
         if pub.baseline is None:
             return ObservedTarget("amount", None, Extreme(pub.value, day), None, None, pub.source)
         value = (

@@ -60,10 +60,7 @@ def check_target(target: str) -> str:
 
 def scaled_scenario(scn: Scenario, scale: float) -> Scenario:
     """The scenario with its AI-equity shock (value and range) times ``scale``, capped at 95 %."""
-    fig = scn.shock.ai_drawdown
-    value = min(fig.value * scale, MAX_DRAWDOWN)
-    rng = None if fig.range is None else tuple(min(x * scale, MAX_DRAWDOWN) for x in fig.range)
-    new = fig.model_copy(update={"value": value, "range": rng})
+    new = scn.shock.ai_drawdown.scaled(scale).clipped(0.0, MAX_DRAWDOWN)
     return scn.model_copy(update={"shock": scn.shock.model_copy(update={"ai_drawdown": new})})
 
 

@@ -120,6 +120,12 @@ class Figure(_Strict):
         rng = None if self.range is None else tuple(sorted(x * factor for x in self.range))
         return self.model_copy(update={"value": self.value * factor, "range": rng})
 
+    def clipped(self, lo: float, hi: float) -> Figure:
+        """The same figure with value and range clipped to ``[lo, hi]`` (a schema's bounds)."""
+        value = min(max(self.value, lo), hi)
+        rng = None if self.range is None else tuple(min(max(x, lo), hi) for x in self.range)
+        return self.model_copy(update={"value": value, "range": rng})
+
 
 def _bounds(lo: float, hi: float) -> AfterValidator:
     def check(fig: Figure) -> Figure:

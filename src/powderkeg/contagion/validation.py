@@ -55,7 +55,7 @@ def score_target(
     x = model.series[target.key]
     if target.kind == "amount":
         assert target.days is not None
-        lo, hi = episode.day_of(target.days[0]), episode.day_of(target.days[1])
+        lo, hi = episode.scenario.day_of(target.days[0]), episode.scenario.day_of(target.days[1])
         amounts = x[:, lo : hi + 1].sum(axis=1)
         days = lo + np.argmax(x[:, lo : hi + 1], axis=1)
         return score_amount(obs.extreme.value, obs.extreme.day, amounts, days)
