@@ -252,11 +252,7 @@ def builtin_dir() -> Path:
 
 def builtin_names() -> list[str]:
     """Names of the built-in episodes, in chronological order."""
-    out = []
-    for p in builtin_dir().glob("*.yaml"):
-        if not p.name.endswith(".outcomes.yaml"):
-            out.append((load_scenario(p).start_date, p.stem))
-    return [name for _, name in sorted(out)]
+    return [e.name for e in load_episodes()]
 
 
 def load_episode(name_or_path: str | Path) -> Episode:
@@ -305,4 +301,7 @@ def episodes_digest(episodes: list[Episode]) -> str:
 
 def load_episodes(names: list[str] | None = None) -> list[Episode]:
     """The named episodes (default: every built-in one, oldest first)."""
-    return [load_episode(n) for n in (names or builtin_names())]
+    if names:
+        return [load_episode(n) for n in names]
+    files = [p for p in builtin_dir().glob("*.yaml") if not p.name.endswith(".outcomes.yaml")]
+    return sorted((load_episode(p) for p in files), key=lambda e: e.scenario.start_date)
